@@ -1,0 +1,172 @@
+/**
+ * The one wrapper around onnxruntime: picks the execution backend, creates sessions, checks feeds and
+ * serialises runs per session.
+ *
+ * @module
+ */
+import type * as Ort from "onnxruntime-web";
+
+type OrtModule = typeof Ort;
+
+/** An execution backend. `native` is onnxruntime-node (CPU), the others are onnxruntime-web. */
+export type BackendName = "webgpu" | "wasm" | "native";
+/** A backend choice from config; `auto` takes WebGPU when a hardware adapter exists, wasm otherwise. */
+export type BackendChoice = "auto" | BackendName;
+/** The backend choices, for validation. */
+export const BACKEND_CHOICES = ["auto", "webgpu", "wasm", "native"] as const;
+
+/** Tensor element types the engine uses. */
+export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint16Array;
+
+/** A plain tensor value: data and dimensions. */
+export interface TensorValue {
+  data: TensorData;
+  dims: readonly number[];
+  /** Overrides the element type implied by the data (`float16` for Uint16Array data). */
+  type?: "float16";
+}
+
+/** A model session whose runs are serialised. */
+export interface Session {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the model; rejects with each input's dtype and dims on failure. */
+  run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorValue>>;
+  release(): Promise<void>;
+}
+
+/** A started backend. */
+export interface Backend {
+  readonly name: BackendName;
+  /** Why `auto` or a fallback chose this backend. */
+  readonly reason: string;
+  /** Creates a session from model bytes; `label` names the model in errors. */
+  createSession(model: Uint8Array, label: string): Promise<Session>;
+}
+
+/** Options of {@linkcode createBackend}. */
+export interface BackendOptions {
+  /** wasm threads (default: hardware concurrency, capped at 4). */
+  threads?: number;
+  /** Where fallbacks are reported. */
+  log?: (message: string) => void;
+}
+
+async function webgpuAdapter(): Promise<{ ok: boolean; why: string }> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return { ok: false, why: "navigator.gpu is not available" };
+  const adapter = await gpu.requestAdapter().catch(() => null);
+  if (!adapter) return { ok: false, why: "no WebGPU adapter was found" };
+  const info = adapter.info;
+  const desc = `${info.vendor} ${info.description}`.trim();
+  if (info.isFallbackAdapter) {
+    return { ok: false, why: `the WebGPU adapter is a software fallback (${desc})` };
+  }
+  return { ok: true, why: `WebGPU adapter ${desc}` };
+}
+
+async function loadModule(name: BackendName, threads: number): Promise<OrtModule> {
+  if (name === "native") return (await import("onnxruntime-node")) as unknown as OrtModule;
+  if (name === "webgpu") {
+    const ort = await import("onnxruntime-web/webgpu");
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = "error";
+    return ort;
+  }
+  const ort = await import("onnxruntime-web");
+  ort.env.wasm.numThreads = threads;
+  ort.env.logLevel = "error";
+  return ort;
+}
+
+function describe(feeds: Record<string, TensorValue>): string {
+  return Object.entries(feeds)
+    .map(([k, v]) => `${k}: ${v.type ?? v.data.constructor.name} [${v.dims.join(", ")}]`)
+    .join("; ");
+}
+
+function wrap(ort: OrtModule, session: Ort.InferenceSession, label: string): Session {
+  let chain: Promise<unknown> = Promise.resolve();
+  const run = async (feeds: Record<string, TensorValue>) => {
+    const missing = session.inputNames.filter((n) => !(n in feeds));
+    if (missing.length) {
+      throw new Error(`Cannot run ${label} as inputs are missing: ${missing.join(", ")}`);
+    }
+    const tensors: Record<string, Ort.Tensor> = {};
+    for (const name of session.inputNames) {
+      const { data, dims, type } = feeds[name];
+      tensors[name] = type ? new ort.Tensor(type, data as Uint16Array, dims) : new ort.Tensor(data, dims);
+    }
+    let out: Ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await session.run(tensors);
+    } catch (e) {
+      throw new Error(`Cannot run ${label}: ${(e as Error).message}; inputs were ${describe(feeds)}`, {
+        cause: e,
+      });
+    }
+    const result: Record<string, TensorValue> = {};
+    for (const [name, t] of Object.entries(out)) {
+      const data = await t.getData(true) as TensorData;
+      result[name] = t.type === "float16" ? { data, dims: t.dims, type: "float16" } : { data, dims: t.dims };
+    }
+    return result;
+  };
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run(feeds) {
+      const next = chain.then(() => run(feeds));
+      chain = next.catch(() => {});
+      return next;
+    },
+    release: () => session.release(),
+  };
+}
+
+async function start(name: BackendName, reason: string, threads: number): Promise<Backend> {
+  if (name === "webgpu") {
+    const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+    const adapter = await gpu?.requestAdapter().catch(() => null);
+    if (!adapter) {
+      throw new Error("Cannot start WebGPU as no adapter was found (navigator.gpu.requestAdapter)");
+    }
+  }
+  const ort = await loadModule(name, threads);
+  const providers = name === "webgpu" ? ["webgpu"] : name === "native" ? ["cpu"] : ["wasm"];
+  return {
+    name,
+    reason,
+    async createSession(model, label) {
+      try {
+        const s = await ort.InferenceSession.create(model, {
+          executionProviders: providers,
+          graphOptimizationLevel: "all",
+        });
+        return wrap(ort, s, label);
+      } catch (e) {
+        throw new Error(`Cannot load ${label} on the ${name} backend: ${(e as Error).message}`, { cause: e });
+      }
+    },
+  };
+}
+
+/**
+ * Starts the backend named by `choice`. An explicit choice that cannot start throws; `auto` prefers a
+ * hardware WebGPU adapter, then wasm, and reports why in `reason`.
+ */
+export async function createBackend(
+  choice: BackendChoice,
+  { threads = Math.min(4, navigator.hardwareConcurrency || 1), log = console.warn }: BackendOptions = {},
+): Promise<Backend> {
+  if (choice !== "auto") return await start(choice, `requested by config`, threads);
+  const probe = await webgpuAdapter();
+  if (probe.ok) {
+    try {
+      return await start("webgpu", probe.why, threads);
+    } catch (e) {
+      log(`WebGPU backend failed to start, falling back to wasm: ${(e as Error).message}`);
+    }
+  }
+  return await start("wasm", `auto: ${probe.why}`, threads);
+}

@@ -1,0 +1,136 @@
+/**
+ * The pipeline of a pixel-space flow / shortcut model (the embedded digits model): tokenizer, text
+ * encoder, a guidance-patched denoiser sampled with `sampleFlowEuler`, and identity previews.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
+import type { Backend, Session, TensorValue } from "./backend.ts";
+import { sampleFlowEuler } from "./euler.ts";
+import type { FlowManifest } from "./manifest.ts";
+import { openSession, readModelFile } from "./model_files.ts";
+import { decodePreview, type Rgba } from "./preview.ts";
+import { resolveRequest } from "./request.ts";
+import { gaussianNoise } from "./rng.ts";
+import { flowTimes } from "./schedules.ts";
+import { createTextTokenizer, type TextTokenizer } from "./text.ts";
+import type { GenerateOptions, GenerateRequest, Generation, LayerKind } from "./types.ts";
+
+/** A loaded model that can generate. */
+export interface Pipeline {
+  readonly manifest: FlowManifest;
+  /** Attention kinds the denoiser was patched for. */
+  readonly patched: readonly LayerKind[];
+  generate(req: GenerateRequest, options?: GenerateOptions): Promise<Generation>;
+  /** Runs the text encoder for prompts (batch), returning states [n, length, dim]. */
+  encodeText(prompts: string[]): Promise<{ states: TensorValue; unknown: string[] }>;
+  release(): Promise<void>;
+}
+
+/** Loads a flow model from `dir`. */
+export async function loadFlowPipeline(
+  dir: string,
+  manifest: FlowManifest,
+  backend: Backend,
+  patch: PatchFn,
+): Promise<Pipeline> {
+  const tokJson = JSON.parse(new TextDecoder().decode(await readModelFile(dir, manifest.tokenizer.file)));
+  const tokenizer: TextTokenizer = createTextTokenizer(tokJson, manifest.tokenizer);
+  const te = manifest.textEncoder;
+  const textEncoder = await openSession(
+    backend,
+    await readModelFile(dir, te.file),
+    join(dir, te.file),
+    [te.input],
+    [te.output],
+  );
+  const dn = manifest.denoiser;
+  const source = await readModelFile(dir, dn.file);
+  const patched = await patch(source, {
+    layers: manifest.guidance.layers,
+    textInput: dn.inputs.text,
+    path: join(dir, dn.file),
+  });
+  const denoiser: Session = await openSession(
+    backend,
+    patched.model,
+    join(dir, dn.file),
+    [dn.inputs.sample, dn.inputs.time, dn.inputs.text, ...(dn.inputs.stepSize ? [dn.inputs.stepSize] : [])],
+    [dn.output],
+  );
+  const { width, height, channels } = manifest.image;
+  const pixels = width * height * channels;
+
+  const encodeText = async (prompts: string[]) => {
+    const tokens = prompts.map((p) => tokenizer.encode(p));
+    const ids = tokens.flatMap((t) => t.ids);
+    const data = te.inputType === "int64" ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
+    const out = await textEncoder.run({ [te.input]: { data, dims: [prompts.length, tokenizer.length] } });
+    return { states: out[te.output], unknown: [...new Set(tokens.flatMap((t) => t.unknown))] };
+  };
+
+  const render = (x: Float32Array): Promise<Rgba> =>
+    decodePreview({ x, channels, width, height, method: manifest.preview });
+
+  return {
+    manifest,
+    patched: patched.kinds,
+    encodeText,
+    async generate(req, { onStep, signal } = {}) {
+      const started = performance.now();
+      const r = resolveRequest(req, manifest, patched.kinds);
+      const batch = r.cfg > 1 ? 2 : 1;
+      signal?.throwIfAborted();
+      const prompts = batch === 2 ? [r.prompt, r.negativePrompt] : [r.prompt];
+      const { states, unknown } = await encodeText(prompts);
+      const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
+      const velocity = async (x: Float32Array, t: number, dt: number) => {
+        const xs = new Float32Array(pixels * batch);
+        for (let b = 0; b < batch; b++) xs.set(x, b * pixels);
+        const feeds: Record<string, TensorValue> = {
+          [dn.inputs.sample]: { data: xs, dims: [batch, channels, height, width] },
+          [dn.inputs.time]: { data: new Float32Array(batch).fill(t), dims: [batch] },
+          [dn.inputs.text]: states,
+          ...gFeeds,
+        };
+        if (dn.inputs.stepSize) {
+          feeds[dn.inputs.stepSize] = { data: new Float32Array(batch).fill(dt), dims: [batch] };
+        }
+        const v = (await denoiser.run(feeds))[dn.output].data as Float32Array;
+        if (batch === 1) return v;
+        // Classifier-free guidance: v = v_uncond + cfg · (v_cond − v_uncond).
+        const out = new Float32Array(pixels);
+        for (let j = 0; j < pixels; j++) out[j] = v[pixels + j] + r.cfg * (v[j] - v[pixels + j]);
+        return out;
+      };
+      const x = await sampleFlowEuler(velocity, gaussianNoise(r.seed, pixels), flowTimes(r.steps), {
+        signal,
+        onStep: onStep &&
+          ((info) => {
+            const denoised = info.denoised;
+            return onStep({
+              step: info.i + 1,
+              steps: info.steps,
+              elapsedMs: performance.now() - started,
+              render: () => render(denoised),
+            });
+          }),
+      });
+      return {
+        image: await render(x),
+        model: manifest.id,
+        seed: r.seed,
+        steps: r.steps,
+        mode: r.guidance.mode,
+        cfg: r.cfg,
+        elapsedMs: performance.now() - started,
+        unknownWords: unknown,
+      };
+    },
+    async release() {
+      await textEncoder.release();
+      await denoiser.release();
+    },
+  };
+}

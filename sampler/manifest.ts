@@ -1,0 +1,116 @@
+/**
+ * The model manifest (`models/<id>/manifest.json`), validated with zod.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const file = z.string().min(1).refine((f) => !f.includes(".."), "must stay inside the model folder");
+const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "min must not exceed max");
+
+/** How a step's clean-sample estimate becomes a preview image. */
+export const PreviewSchema = z.discriminatedUnion("method", [
+  z.object({ method: z.literal("identity") }),
+  z.object({
+    method: z.literal("latent2rgb"),
+    /** One row of [r, g, b] per latent channel. */
+    factors: z.array(z.tuple([z.number(), z.number(), z.number()])).min(1),
+    bias: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
+  }),
+  z.object({
+    method: z.literal("decoder"),
+    file,
+    input: z.string(),
+    output: z.string(),
+    /** Latents are multiplied by this before decoding (1 / 0.18215 for SD VAEs). */
+    scale: z.number().default(1),
+  }),
+]);
+
+const GuidanceSchema = z.object({
+  /** Which attention layers the server patches (the request may pick any subset of these kinds). */
+  layers: z.enum(["cross", "self", "all"]).default("cross"),
+  defaults: z.object({
+    pladis: z.object({ scale: z.number() }),
+    gag: z.object({ scale: z.number(), eta: z.number(), zeta: z.number() }),
+  }),
+  ranges: z.object({
+    pladis: z.object({ scale: range }),
+    gag: z.object({ scale: range, eta: range, zeta: range }),
+  }),
+});
+
+const TextEncoderSchema = z.object({
+  file,
+  input: z.string(),
+  inputType: z.enum(["int64", "int32"]).default("int64"),
+  output: z.string(),
+});
+
+const common = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lowercase letters, digits, '.', '_' or '-'"),
+  name: z.string(),
+  license: z.object({ weights: z.string(), data: z.string().optional() }),
+  image: z.object({
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    channels: z.number().int().positive(),
+    /** Value range of the model's output image. */
+    range: range.default([-1, 1]),
+  }),
+  tokenizer: z.object({
+    file,
+    length: z.number().int().positive(),
+    padToken: z.string().default("[PAD]"),
+    unkToken: z.string().optional(),
+  }),
+  textEncoder: TextEncoderSchema,
+  steps: z.object({ default: z.number().int().positive(), max: z.number().int().positive() }),
+  preview: PreviewSchema,
+  guidance: GuidanceSchema,
+  cfg: z.object({ default: z.number().min(1), max: z.number().min(1) }),
+};
+
+/** A pixel-space flow / shortcut model sampled with `flow-euler`. */
+export const FlowManifestSchema = z.object({
+  ...common,
+  kind: z.literal("flow"),
+  denoiser: z.object({
+    file,
+    inputs: z.object({
+      sample: z.string(),
+      time: z.string(),
+      stepSize: z.string().optional(),
+      text: z.string(),
+    }),
+    output: z.string(),
+    prediction: z.literal("velocity"),
+  }),
+  sampler: z.literal("flow-euler"),
+  judge: z.object({ file, input: z.string(), logits: z.string(), features: z.string() }).optional(),
+  attributes: file.optional(),
+});
+
+/** A manifest of any supported model kind. */
+export const ManifestSchema = z.discriminatedUnion("kind", [FlowManifestSchema]);
+
+/** A validated manifest. */
+export type Manifest = z.infer<typeof ManifestSchema>;
+/** A validated flow-model manifest. */
+export type FlowManifest = z.infer<typeof FlowManifestSchema>;
+/** A preview method. */
+export type PreviewMethod = z.infer<typeof PreviewSchema>;
+
+/**
+ * Parses a manifest, naming the file and every bad field in the error.
+ *
+ * @param path shown in errors
+ */
+export function parseManifest(json: unknown, path: string): Manifest {
+  const result = ManifestSchema.safeParse(json);
+  if (!result.success) {
+    const fields = result.error.issues.map((i) => `'${i.path.join(".") || "(root)"}' ${i.message}`);
+    throw new Error(`Cannot load model manifest ${path} as ${fields.join("; ")}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,19 @@
+/**
+ * The generation engine: backends, model manifests, few-step samplers, seeded noise and previews.
+ *
+ * @module
+ */
+export * from "./backend.ts";
+export * from "./engine.ts";
+export * from "./errors.ts";
+export * from "./euler.ts";
+export * from "./guidance_feeds.ts";
+export * from "./manifest.ts";
+export * from "./model_files.ts";
+export * from "./preview.ts";
+export * from "./request.ts";
+export * from "./rng.ts";
+export * from "./schedules.ts";
+export * from "./text.ts";
+export * from "./types.ts";
+export * from "./flow_pipeline.ts";

@@ -1,0 +1,64 @@
+/**
+ * Reading a model folder: the manifest, its files, and sessions whose tensor names match the manifest.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Backend, Session } from "./backend.ts";
+import { type Manifest, parseManifest } from "./manifest.ts";
+
+/** Reads and validates `<dir>/manifest.json`. */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, "manifest.json");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new Error(`Cannot load model from ${dir} as ${path} cannot be read: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`Cannot load model manifest ${path} as it is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseManifest(json, path);
+}
+
+/** Reads a file of a model folder, naming it when it is missing. */
+export async function readModelFile(dir: string, file: string): Promise<Uint8Array> {
+  const path = join(dir, file);
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new Error(`Cannot load model file ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Creates a session and checks that it has the named inputs and outputs, so a wrong manifest or a
+ * wrong file fails at start with the file and tensor named.
+ */
+export async function openSession(
+  backend: Backend,
+  bytes: Uint8Array,
+  path: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+): Promise<Session> {
+  const session = await backend.createSession(bytes, path);
+  const missingIn = inputs.filter((n) => !session.inputNames.includes(n));
+  const missingOut = outputs.filter((n) => !session.outputNames.includes(n));
+  if (missingIn.length || missingOut.length) {
+    await session.release();
+    const what = [
+      ...missingIn.map((n) => `input '${n}'`),
+      ...missingOut.map((n) => `output '${n}'`),
+    ].join(", ");
+    throw new Error(
+      `Cannot load model file ${path} as it has no ${what} (inputs: ${session.inputNames.join(", ")}; ` +
+        `outputs: ${session.outputNames.join(", ")})`,
+    );
+  }
+  return session;
+}

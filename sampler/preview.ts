@@ -1,0 +1,117 @@
+/**
+ * Turns a clean-sample estimate into an image: decode with the manifest's preview method, then encode
+ * with imagescript.
+ *
+ * @module
+ */
+import { Image } from "imagescript";
+import type { PreviewMethod } from "./manifest.ts";
+import type { Session } from "./backend.ts";
+
+/** An 8-bit RGBA image. */
+export interface Rgba {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+/** Maps a value in [-1, 1] to a byte: clamp, +1, ×127.5, round (not truncate). */
+function toByte(v: number): number {
+  return Math.round((Math.min(1, Math.max(-1, v)) + 1) * 127.5);
+}
+
+/**
+ * Renders a planar image `x` of shape [channels, height, width] with values in [-1, 1] as RGBA: one channel
+ * is grey, three are RGB.
+ */
+export function planarToRgba(x: Float32Array, channels: number, width: number, height: number): Rgba {
+  const n = width * height;
+  const data = new Uint8ClampedArray(n * 4);
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) data[p * 4 + c] = toByte(x[(channels === 1 ? 0 : c) * n + p]);
+    data[p * 4 + 3] = 255;
+  }
+  return { width, height, data };
+}
+
+/**
+ * The linear latent → RGB preview: `rgb = Σ_c latent[c]·factors[c] + bias` per pixel, as ComfyUI does.
+ */
+export function latentToRgba(
+  x: Float32Array,
+  factors: readonly (readonly number[])[],
+  bias: readonly number[],
+  width: number,
+  height: number,
+): Rgba {
+  const n = width * height;
+  const data = new Uint8ClampedArray(n * 4);
+  for (let p = 0; p < n; p++) {
+    for (let c = 0; c < 3; c++) {
+      let v = bias[c];
+      for (let k = 0; k < factors.length; k++) v += x[k * n + p] * factors[k][c];
+      data[p * 4 + c] = toByte(v);
+    }
+    data[p * 4 + 3] = 255;
+  }
+  return { width, height, data };
+}
+
+/** Inputs of {@linkcode decodePreview}. */
+export interface DecodeInput {
+  /** The sample, planar [channels, height, width] (batch 1). */
+  x: Float32Array;
+  channels: number;
+  width: number;
+  height: number;
+  method: PreviewMethod;
+  /** The decoder session, for `method: "decoder"`. */
+  decoder?: Session;
+}
+
+/** Decodes a sample with a manifest preview method. */
+export async function decodePreview(
+  { x, channels, width, height, method, decoder }: DecodeInput,
+): Promise<Rgba> {
+  switch (method.method) {
+    case "identity":
+      return planarToRgba(x, channels, width, height);
+    case "latent2rgb":
+      return latentToRgba(x, method.factors, method.bias, width, height);
+    case "decoder": {
+      if (!decoder) throw new Error("Cannot decode preview as the decoder session is not loaded");
+      const scaled = method.scale === 1 ? x : x.map((v) => v * method.scale);
+      const out = await decoder.run({ [method.input]: { data: scaled, dims: [1, channels, height, width] } });
+      const img = out[method.output];
+      const [, c, h, w] = img.dims;
+      return planarToRgba(img.data as Float32Array, c, w, h);
+    }
+  }
+}
+
+/** Options of {@linkcode encodeImage}. */
+export interface EncodeOptions {
+  format: "png" | "jpeg";
+  /** Longest side in pixels; nearest-neighbour scaling keeps tiny images crisp. Default: the image's own. */
+  size?: number;
+  /** JPEG quality 1–100. */
+  quality?: number;
+}
+
+/** Encodes an RGBA image as PNG or JPEG, scaled so its longest side is `size`. */
+export async function encodeImage(
+  rgba: Rgba,
+  { format, size, quality = 90 }: EncodeOptions,
+): Promise<Uint8Array> {
+  let image = new Image(rgba.width, rgba.height);
+  image.bitmap.set(rgba.data);
+  if (size && size !== Math.max(rgba.width, rgba.height)) {
+    const k = size / Math.max(rgba.width, rgba.height);
+    image = image.resize(
+      Math.max(1, Math.round(rgba.width * k)),
+      Math.max(1, Math.round(rgba.height * k)),
+      Image.RESIZE_NEAREST_NEIGHBOR,
+    );
+  }
+  return format === "png" ? await image.encode(1) : await image.encodeJPEG(quality as 90);
+}
