@@ -1,0 +1,1062 @@
+/**
+ * The live-preview page: builds the form from `GET /api/models`, sends `generate` messages over `/ws`,
+ * paints preview frames as they arrive and keeps a history of results.
+ *
+ * @module
+ */
+
+import { Connection, socketUrl } from "./connection.js";
+import { History } from "./history.js";
+import { MIME } from "./protocol.js";
+import {
+  buildRequest,
+  cfgParam,
+  describeGuidance,
+  describeSettings,
+  GUIDANCE_LABELS,
+  guidanceParams,
+  makeJobId,
+  parseNumber,
+  pickModel,
+  randomSeed,
+  roundToStep,
+} from "./settings.js";
+
+const SETTINGS_KEY = "digits.settings.v1";
+const SLOTS = /** @type {const} */ (["a", "b"]);
+/** Job states in which the server may still send something. */
+const ACTIVE = new Set(["waiting", "sent", "queued", "running", "cancelling"]);
+
+/**
+ * @param {string} selector
+ * @param {ParentNode} [root]
+ * @returns {any}
+ */
+const $ = (selector, root = document) => root.querySelector(selector);
+
+/**
+ * @param {string} id
+ * @returns {any}
+ */
+function cloneTemplate(id) {
+  return /** @type {HTMLTemplateElement} */ ($(`#${id}`)).content.firstElementChild.cloneNode(true);
+}
+
+/** @param {number} ms */
+function formatMs(ms) {
+  if (ms === undefined || ms === null) return "";
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** @param {Blob} blob @returns {Promise<string>} */
+function blobToDataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(/** @type {string} */ (reader.result));
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
+/** @param {string} text @returns {Promise<void>} */
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return;
+  } catch {
+    // No clipboard API outside secure contexts (a phone on the LAN): fall back to a selection.
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand("copy");
+  area.remove();
+  if (!ok) throw new Error("Cannot copy as the browser refused clipboard access");
+}
+
+/** The token from the page URL, when the server needs one. */
+const token = new URL(location.href).searchParams.get("token");
+
+/** @param {string} path */
+function apiFetch(path) {
+  return fetch(new URL(path, location.href), {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    cache: "no-store",
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- slot
+
+/** The guidance and CFG controls of one slot (A or B). */
+class SlotControls {
+  /**
+   * @param {"a" | "b"} slot
+   * @param {HTMLElement} container
+   */
+  constructor(slot, container) {
+    this.slot = slot;
+    this.root = cloneTemplate("slot-template");
+    this.root.dataset.slot = slot;
+    container.append(this.root);
+    this.mode = "none";
+    /** Values the user set, per mode, so switching modes and back keeps them. */
+    /** @type {Record<string, Record<string, number | undefined>>} */
+    this.values = {};
+    /** @type {number | undefined} */
+    this.cfg = undefined;
+    this.model = null;
+    /** @type {() => void} */
+    this.onChange = () => {};
+  }
+
+  /** @param {string} text */
+  setLegend(text) {
+    $(".slot-legend", this.root).textContent = text;
+  }
+
+  /**
+   * Rebuilds the controls for a model, keeping the user's values where the new ranges allow them.
+   *
+   * @param {any} model
+   */
+  render(model) {
+    this.model = model;
+    const modes = model.guidance?.modes ?? ["none"];
+    if (!modes.includes(this.mode)) this.mode = "none";
+    const group = $("[data-modes]", this.root);
+    group.setAttribute("aria-labelledby", `${this.slot}-mode-label`);
+    $("[data-mode-label]", this.root).id = `${this.slot}-mode-label`;
+    group.replaceChildren(...modes.map((mode) => {
+      const label = document.createElement("label");
+      label.className = "seg";
+      const input = document.createElement("input");
+      input.type = "radio";
+      input.name = `${this.slot}-mode`;
+      input.value = mode;
+      input.checked = mode === this.mode;
+      input.addEventListener("change", () => {
+        if (!input.checked) return;
+        this.mode = mode;
+        this._renderParams();
+        this.onChange();
+      });
+      const span = document.createElement("span");
+      span.textContent = GUIDANCE_LABELS[mode] ?? mode;
+      label.append(input, span);
+      return label;
+    }));
+    this._renderParams();
+    const cfg = cfgParam(model);
+    if (this.cfg !== undefined && !(this.cfg >= cfg.min && this.cfg <= cfg.max)) this.cfg = undefined;
+    $("[data-cfg]", this.root).replaceChildren(
+      this._param(cfg, "cfg", this.cfg, (v) => {
+        this.cfg = v;
+      }),
+    );
+  }
+
+  _renderParams() {
+    const specs = guidanceParams(this.model, this.mode);
+    const saved = (this.values[this.mode] ??= {});
+    $("[data-params]", this.root).replaceChildren(...specs.map((spec) => {
+      if (saved[spec.name] !== undefined && !(saved[spec.name] >= spec.min && saved[spec.name] <= spec.max)) {
+        saved[spec.name] = undefined;
+      }
+      return this._param(spec, `guidance.${spec.name}`, saved[spec.name], (v) => {
+        saved[spec.name] = v;
+      });
+    }));
+  }
+
+  /**
+   * One slider with a number box beside it; the number box holds the value that is sent, so a value
+   * outside the slider's range can still be typed (and the server's message shown).
+   *
+   * @param {import("./settings.js").ParamSpec} spec
+   * @param {string} field the request field, for error messages
+   * @param {number | undefined} current
+   * @param {(value: number | undefined) => void} store
+   */
+  _param(spec, field, current, store) {
+    const node = cloneTemplate("param-template");
+    const id = `${this.slot}-${field.replace(".", "-")}`;
+    const label = $("label", node);
+    const number = $(".param-number", node);
+    const range = $(".param-range", node);
+    const hint = $(".hint", node);
+    const error = $(".field-error", node);
+    const reset = $(".reset", node);
+    node.dataset.field = field;
+    label.textContent = spec.label;
+    label.htmlFor = id;
+    label.id = `${id}-label`;
+    number.id = id;
+    number.name = id;
+    range.setAttribute("aria-labelledby", `${id}-label`);
+    range.setAttribute("aria-describedby", `${id}-hint`);
+    range.tabIndex = -1; // the number box and the slider are one control to the keyboard; arrows work on both
+    hint.id = `${id}-hint`;
+    error.id = `${id}-error`;
+    error.dataset.errorFor = field;
+    number.setAttribute("aria-describedby", `${id}-hint ${id}-error`);
+    reset.setAttribute("aria-label", `Reset ${spec.label} to ${spec.value}`);
+    for (const input of [number, range]) {
+      input.min = String(spec.min);
+      input.max = String(spec.max);
+      input.step = String(spec.step);
+    }
+    hint.textContent = `default ${spec.value} · range ${spec.min}–${spec.max}`;
+    const show = (/** @type {number} */ value) => {
+      number.value = String(value);
+      range.value = String(value);
+      node.classList.toggle("changed", value !== spec.value);
+    };
+    show(current ?? spec.value);
+    range.addEventListener("input", () => {
+      const value = roundToStep(Number(range.value), spec.step);
+      number.value = String(value);
+      store(value === spec.value ? undefined : value);
+      node.classList.toggle("changed", value !== spec.value);
+      clearFieldError(node);
+    });
+    number.addEventListener("input", () => {
+      const value = parseNumber(number.value);
+      if (value !== undefined && Number.isFinite(value)) range.value = String(value);
+      store(value === spec.value ? undefined : value);
+      node.classList.toggle("changed", value !== spec.value);
+      clearFieldError(node);
+    });
+    reset.addEventListener("click", () => {
+      show(spec.value);
+      store(undefined);
+      clearFieldError(node);
+    });
+    return node;
+  }
+
+  /**
+   * The guidance and CFG this slot would send, with defaults filled in.
+   *
+   * @returns {{ guidance: Record<string, any>, cfg: number | undefined }}
+   */
+  value() {
+    /** @type {Record<string, any>} */
+    const guidance = { mode: this.mode };
+    for (const node of this.root.querySelectorAll("[data-params] .param")) {
+      guidance[node.dataset.field.slice("guidance.".length)] = parseNumber($(".param-number", node).value);
+    }
+    const cfg = parseNumber($("[data-cfg] .param-number", this.root)?.value ?? "");
+    return { guidance, cfg };
+  }
+
+  /**
+   * Sets the controls from saved settings.
+   *
+   * @param {{ guidance?: Record<string, any>, cfg?: number }} settings
+   */
+  set({ guidance = { mode: "none" }, cfg }) {
+    const { mode = "none", ...params } = guidance;
+    this.mode = mode;
+    const defaults = this.model?.guidance?.defaults?.[mode] ?? {};
+    this.values[mode] = Object.fromEntries(
+      Object.entries(params).map(([k, v]) => [k, v === defaults[k] ? undefined : v]),
+    );
+    this.cfg = cfg === cfgParam(this.model).value ? undefined : cfg;
+    if (this.model) this.render(this.model);
+  }
+
+  /** @param {string} mode */
+  setMode(mode) {
+    this.mode = mode;
+    if (this.model) this.render(this.model);
+  }
+
+  /**
+   * The element that shows errors for a request field in this slot, if it has one.
+   *
+   * @param {string} field
+   * @returns {HTMLElement | null}
+   */
+  errorSlot(field) {
+    return this.root.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+  }
+}
+
+// --------------------------------------------------------------------------------------------- panel
+
+/**
+ * One job in flight or finished.
+ *
+ * @typedef {object} Job
+ * @property {string} id
+ * @property {"a" | "b"} slot
+ * @property {import("./settings.js").Settings} settings
+ * @property {string} state waiting, sent, queued, running, cancelling, done, cancelled, error
+ * @property {number} frames preview frames drawn
+ * @property {number} [elapsedMs]
+ * @property {Blob} [finalBlob]
+ * @property {string} [finalUrl]
+ */
+
+/** The canvas, progress and result of one slot. */
+class Panel {
+  /**
+   * @param {"a" | "b"} slot
+   * @param {HTMLElement} container
+   */
+  constructor(slot, container) {
+    this.slot = slot;
+    this.root = cloneTemplate("panel-template");
+    this.root.dataset.slot = slot;
+    container.append(this.root);
+    this.canvas = $("canvas", this.root);
+    this.img = $("img", this.root);
+    this.overlay = $(".overlay", this.root);
+    this.bar = $("progress", this.root);
+    this.stepText = $(".step-text", this.root);
+    this.elapsed = $(".elapsed", this.root);
+    this.error = $(".panel-error", this.root);
+    this.download = $(".download", this.root);
+    this.copySeed = $(".copy-seed", this.root);
+    this.label = $(".panel-label", this.root);
+    this.meta = $(".panel-meta", this.root);
+    this.ctx = this.canvas.getContext("2d");
+    /** @type {Job | null} */
+    this.job = null;
+    this._received = 0;
+    this._drawn = 0;
+    this.name = "Preview";
+    this.canvas.setAttribute("aria-label", `${this.name}: nothing generated yet`);
+    this.copySeed.addEventListener("click", () => {
+      const seed = this.job?.settings.seed;
+      if (seed === undefined) return;
+      copyText(String(seed)).then(
+        () => announce(`Seed ${seed} copied`),
+        (error) => announce(error.message),
+      );
+    });
+    this.clear();
+  }
+
+  /** @param {string} name e.g. "A" */
+  setName(name) {
+    this.name = name;
+    this.label.textContent = this.job ? `${name} · ${describeGuidance(this.job.settings)}` : name;
+  }
+
+  /**
+   * Sizes the canvas to the model's images; CSS scales it up without smoothing.
+   *
+   * @param {number} width
+   * @param {number} height
+   */
+  resize(width, height) {
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+    }
+    this.root.style.setProperty("--aspect", `${width} / ${height}`);
+    this.clear();
+  }
+
+  clear() {
+    this.ctx.imageSmoothingEnabled = false;
+    this.ctx.fillStyle = "#000";
+    this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+  }
+
+  /**
+   * Shows a new job: clears the canvas and result and waits for its first event.
+   *
+   * @param {Job} job
+   */
+  attach(job) {
+    if (this.job?.finalUrl && this.job.state !== "done") URL.revokeObjectURL(this.job.finalUrl);
+    this.job = job;
+    this._received = 0;
+    this._drawn = 0;
+    this.root.dataset.job = job.id;
+    delete this.root.dataset.framesAtFinal;
+    this.canvas.dataset.frames = "0";
+    this.canvas.hidden = false;
+    this.img.hidden = true;
+    this.img.removeAttribute("src");
+    this.clear();
+    this.bar.max = job.settings.steps ?? 1;
+    this.bar.value = 0;
+    this.stepText.textContent = `step 0 / ${job.settings.steps ?? "?"}`;
+    this.elapsed.textContent = "";
+    this.error.textContent = "";
+    this.download.removeAttribute("href");
+    this.download.setAttribute("aria-disabled", "true");
+    this.copySeed.disabled = true;
+    this.setName(this.name);
+    this.meta.textContent = job.settings.seed !== undefined ? `seed ${job.settings.seed}` : "";
+    this.canvas.setAttribute("aria-label", `${this.name}: live preview, waiting`);
+    this.setState(job.state, job.state === "waiting" ? "Waiting for the connection…" : "Sending…");
+  }
+
+  /**
+   * @param {string} state
+   * @param {string} [overlay] text over the canvas, none when empty
+   */
+  setState(state, overlay = "") {
+    this.root.dataset.state = state;
+    this.overlay.textContent = overlay;
+    this.overlay.hidden = !overlay;
+  }
+
+  /** @param {number} position */
+  queued(position) {
+    this.setState("queued", `Queued · position ${position}`);
+  }
+
+  /** @param {{ seed: number, steps: number }} event */
+  started(event) {
+    this.bar.max = event.steps;
+    this.stepText.textContent = `step 0 / ${event.steps}`;
+    this.meta.textContent = `seed ${event.seed}`;
+    this.setState("running");
+  }
+
+  /** @param {{ step: number, steps: number, elapsedMs: number }} event */
+  progress(event) {
+    this.bar.max = event.steps;
+    this.bar.value = event.step;
+    this.stepText.textContent = `step ${event.step} / ${event.steps}`;
+    this.elapsed.textContent = formatMs(event.elapsedMs);
+    if (this.root.dataset.state !== "cancelling") this.setState("running");
+  }
+
+  /**
+   * Paints a preview; a frame that decodes after a newer one is dropped.
+   *
+   * @param {import("./protocol.js").Frame} frame
+   */
+  async preview(frame) {
+    const seq = ++this._received;
+    const job = this.job;
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(new Blob([frame.image], { type: MIME[frame.format] }));
+    } catch (error) {
+      console.warn("Cannot decode a preview frame:", error);
+      return;
+    }
+    if (this.job !== job || seq < this._drawn || job?.state === "done") return bitmap.close();
+    this._drawn = seq;
+    this.ctx.imageSmoothingEnabled = false;
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this.ctx.drawImage(bitmap, 0, 0, this.canvas.width, this.canvas.height);
+    bitmap.close();
+    if (job) job.frames += 1;
+    this.canvas.dataset.frames = String(job?.frames ?? 0);
+    this.canvas.dataset.step = String(frame.step);
+    this.canvas.setAttribute(
+      "aria-label",
+      `${this.name}: live preview at step ${frame.step} of ${frame.steps}`,
+    );
+    this.bar.value = Math.max(Number(this.bar.value), frame.step);
+  }
+
+  /** Shows the job's final image with its download link. */
+  final() {
+    const job = this.job;
+    if (!job?.finalUrl) return;
+    const { seed, prompt } = job.settings;
+    this.img.src = job.finalUrl;
+    this.img.alt = `${this.name}: ${prompt} (seed ${seed}, ${describeGuidance(job.settings)})`;
+    this.img.hidden = false;
+    this.canvas.hidden = true;
+    const ext = job.finalBlob?.type === MIME.jpeg ? "jpg" : "png";
+    this.download.href = job.finalUrl;
+    this.download.download = `digits-${seed}-${job.settings.guidance.mode}.${ext}`;
+    this.download.removeAttribute("aria-disabled");
+    this.copySeed.disabled = seed === undefined;
+  }
+
+  /** @param {{ steps: number, elapsedMs: number }} event */
+  done(event) {
+    this.bar.max = event.steps;
+    this.bar.value = event.steps;
+    this.stepText.textContent = `step ${event.steps} / ${event.steps}`;
+    this.elapsed.textContent = formatMs(event.elapsedMs);
+    this.setState("done");
+  }
+
+  cancelled() {
+    this.setState("cancelled", "Cancelled");
+    this.canvas.setAttribute("aria-label", `${this.name}: cancelled`);
+  }
+
+  /** @param {string} message */
+  failed(message) {
+    this.setState("error", "Failed");
+    this.error.textContent = message;
+  }
+}
+
+// ----------------------------------------------------------------------------------------------- app
+
+const form = /** @type {HTMLFormElement} */ ($("#form"));
+const promptInput = $("#prompt");
+const negativeInput = $("#negative");
+const modelSelect = $("#model");
+const stepsInput = $("#steps");
+const seedInput = $("#seed");
+const lockButton = $("#lock");
+const abToggle = $("#ab");
+const cancelButton = $("#cancel");
+const statusLine = $("#status");
+const historyList = $("#history-list");
+
+/** @type {any[]} */
+let models = [];
+/** @type {any} */
+let model = null;
+let seedLocked = false;
+/** @type {Map<string, Job>} */
+const jobs = new Map();
+const slots = { a: new SlotControls("a", $("#slots")), b: new SlotControls("b", $("#slots")) };
+const panels = { a: new Panel("a", $("#panels")), b: new Panel("b", $("#panels")) };
+const history = new History();
+const connection = new Connection(socketUrl(location.href));
+
+/** @param {string} text */
+function announce(text) {
+  statusLine.textContent = text;
+}
+
+/** Input elements of the fields outside the slots, by request field. */
+const FIELD_INPUTS = {
+  prompt: promptInput,
+  negativePrompt: negativeInput,
+  model: modelSelect,
+  steps: stepsInput,
+  seed: seedInput,
+};
+
+/** @param {Element} scope an error element, or a field wrapper holding one */
+function clearFieldError(scope) {
+  const error = scope.matches(".field-error") ? scope : scope.querySelector(".field-error");
+  if (error) error.textContent = "";
+  scope.closest(".field")?.querySelectorAll("[aria-invalid]").forEach((el) =>
+    el.removeAttribute("aria-invalid")
+  );
+}
+
+function clearErrors() {
+  for (const el of document.querySelectorAll(".field-error")) el.textContent = "";
+  for (const el of document.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+/**
+ * Shows a server error next to the field it names, or under the prompt when it names none.
+ *
+ * @param {string} message
+ * @param {string | undefined} field e.g. `steps` or `guidance.scale`
+ * @param {"a" | "b"} [slot] the slot of the job it is about
+ */
+function showFieldError(message, field, slot = "a") {
+  /** @type {HTMLElement | null} */
+  let target = null;
+  if (field) {
+    if (field.startsWith("guidance") || field === "cfg") {
+      target = slots[slot].errorSlot(field) ?? slots[slot].errorSlot("guidance");
+    } else {
+      // A nested field such as `previews.size` falls back to its parent's slot, when there is one.
+      target = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`) ??
+        form.querySelector(`[data-error-for="${CSS.escape(field.split(".")[0])}"]`);
+    }
+  }
+  target ??= $("#err-general");
+  target.textContent = message;
+  const input = FIELD_INPUTS[/** @type {keyof FIELD_INPUTS} */ (field)] ??
+    target.closest(".field")?.querySelector("input:not([type=range]), select, textarea");
+  input?.setAttribute("aria-invalid", "true");
+  if (input && document.activeElement === document.body) input.focus({ preventScroll: true });
+}
+
+// ----------------------------------------------------------------------------------------- settings
+
+/** @param {any} next */
+function applyModel(next) {
+  model = next;
+  modelSelect.value = next.id;
+  stepsInput.max = String(next.maxSteps);
+  stepsInput.placeholder = String(next.defaultSteps);
+  const steps = parseNumber(stepsInput.value);
+  if (steps === undefined || !(steps >= 1 && steps <= next.maxSteps)) {
+    stepsInput.value = String(next.defaultSteps);
+  }
+  $("#steps-hint").textContent = `default ${next.defaultSteps} · max ${next.maxSteps}`;
+  for (const slot of SLOTS) {
+    slots[slot].render(next);
+    panels[slot].resize(next.width, next.height);
+  }
+}
+
+/** @param {boolean} on */
+function setAb(on) {
+  abToggle.checked = on;
+  document.body.classList.toggle("ab", on);
+  slots.b.root.hidden = !on;
+  panels.b.root.hidden = !on;
+  $("#panels").dataset.count = on ? "2" : "1";
+  slots.a.setLegend(on ? "A" : "Guidance");
+  slots.b.setLegend("B");
+  panels.a.setName(on ? "A" : "Preview");
+  panels.b.setName("B");
+}
+
+/** @param {boolean} locked */
+function setSeedLocked(locked) {
+  seedLocked = locked;
+  lockButton.setAttribute("aria-pressed", String(locked));
+  lockButton.setAttribute("aria-label", locked ? "Unlock seed" : "Lock seed");
+  $("use", lockButton).setAttribute("href", locked ? "#icon-lock" : "#icon-unlock");
+  $("#seed-hint").textContent = locked
+    ? "Locked: every generation uses this seed."
+    : "Random: a new seed each time.";
+}
+
+function formSettings() {
+  return {
+    model: model?.id,
+    prompt: promptInput.value,
+    negativePrompt: negativeInput.value,
+    steps: stepsInput.value,
+    seed: seedInput.value,
+    seedLocked,
+    ab: abToggle.checked,
+    slots: { a: slots.a.value(), b: slots.b.value() },
+  };
+}
+
+function saveSettings() {
+  try {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(formSettings()));
+  } catch {
+    // Private mode or full storage: settings just do not survive a reload.
+  }
+}
+
+function loadSettings() {
+  try {
+    return JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Puts settings (saved, or from a history entry) back into the form.
+ *
+ * @param {any} saved
+ */
+function restoreForm(saved) {
+  const next = pickModel(models, saved.model);
+  if (next && next !== model) applyModel(next);
+  promptInput.value = saved.prompt ?? "";
+  negativeInput.value = saved.negativePrompt ?? "";
+  if (saved.steps !== undefined && saved.steps !== "") stepsInput.value = String(saved.steps);
+  seedInput.value = saved.seed !== undefined ? String(saved.seed) : "";
+  setSeedLocked(Boolean(saved.seedLocked));
+  for (const slot of SLOTS) if (saved.slots?.[slot]) slots[slot].set(saved.slots[slot]);
+  setAb(Boolean(saved.ab));
+}
+
+// ----------------------------------------------------------------------------------------------- jobs
+
+function activeJobs() {
+  return [...jobs.values()].filter((job) => ACTIVE.has(job.state));
+}
+
+function updateButtons() {
+  cancelButton.disabled = activeJobs().length === 0;
+}
+
+function generate() {
+  clearErrors();
+  if (!model) {
+    showFieldError("Cannot generate yet as the model list has not loaded", "model");
+    return;
+  }
+  const prompt = promptInput.value.trim();
+  if (!seedLocked || seedInput.value.trim() === "") seedInput.value = String(randomSeed());
+  const base = {
+    model: model.id,
+    prompt,
+    negativePrompt: negativeInput.value.trim() || undefined,
+    steps: parseNumber(stepsInput.value),
+    seed: parseNumber(seedInput.value),
+  };
+  // Let the server judge the values, so its messages show next to the fields; NaN would not survive JSON.
+  for (const [field, value] of Object.entries({ steps: base.steps, seed: base.seed })) {
+    if (value !== undefined && !Number.isFinite(value)) {
+      showFieldError(`Cannot generate as '${field}' is not a number`, field);
+      return;
+    }
+  }
+  const used = abToggle.checked ? SLOTS : /** @type {const} */ (["a"]);
+  for (const slot of used) {
+    const { guidance, cfg } = slots[slot].value();
+    /** @type {Job} */
+    const job = {
+      id: makeJobId(slot),
+      slot,
+      settings: { ...base, guidance, cfg },
+      state: connection.state === "open" ? "sent" : "waiting",
+      frames: 0,
+    };
+    jobs.set(job.id, job);
+    panels[slot].attach(job);
+    connection.send({
+      type: "generate",
+      id: job.id,
+      ...buildRequest(job.settings),
+      previews: { every: 1, format: "png" },
+    });
+  }
+  saveSettings();
+  announce(
+    connection.state === "open"
+      ? `Generating “${prompt}” with seed ${base.seed}${used.length > 1 ? ", A and B" : ""}…`
+      : "Waiting for the connection to the server…",
+  );
+  updateButtons();
+}
+
+function cancelAll() {
+  const active = activeJobs();
+  for (const job of active) {
+    if (job.state === "waiting") {
+      connection.dropPending((m) => m.id === job.id);
+      finishCancelled(job);
+      continue;
+    }
+    job.state = "cancelling";
+    panels[job.slot].setState("cancelling", "Cancelling…");
+    connection.send({ type: "cancel", id: job.id });
+  }
+  if (active.length) announce("Cancelling…");
+  updateButtons();
+}
+
+/** @param {Job} job */
+function finishCancelled(job) {
+  job.state = "cancelled";
+  if (panels[job.slot].job === job) panels[job.slot].cancelled();
+  announce("Cancelled.");
+  updateButtons();
+}
+
+/** @param {string} id */
+function panelFor(id) {
+  const job = jobs.get(id);
+  if (!job) return null;
+  const panel = panels[job.slot];
+  return panel.job === job ? panel : null;
+}
+
+/** @param {any} event */
+function onEvent(event) {
+  const job = event.id ? jobs.get(event.id) : undefined;
+  const panel = event.id ? panelFor(event.id) : null;
+  switch (event.type) {
+    case "queued":
+      if (!job) return;
+      if (job.state !== "cancelling") job.state = "queued";
+      panel?.queued(event.position);
+      if (panel && job.state === "queued") announce(`Queued, position ${event.position}.`);
+      break;
+    case "started":
+      if (!job) return;
+      if (job.state !== "cancelling") job.state = "running";
+      if (event.seed !== undefined) job.settings.seed = event.seed;
+      if (event.steps !== undefined) job.settings.steps = event.steps;
+      panel?.started(event);
+      break;
+    case "progress":
+      panel?.progress(event);
+      break;
+    case "done":
+      if (!job) return;
+      job.state = "done";
+      job.elapsedMs = event.elapsedMs;
+      if (event.seed !== undefined) job.settings.seed = event.seed;
+      panel?.done(event);
+      if (panel) {
+        announce(
+          `Done${abToggle.checked ? ` (${job.slot.toUpperCase()})` : ""} in ${
+            formatMs(event.elapsedMs)
+          }, seed ${job.settings.seed}.`,
+        );
+      }
+      addToHistory(job);
+      break;
+    case "cancelled":
+      if (job) finishCancelled(job);
+      break;
+    case "error": {
+      const message = event.message ?? `The server reported ${event.code}`;
+      if (job) {
+        job.state = "error";
+        panel?.failed(message);
+      }
+      if (event.code === "unauthorized") {
+        showFieldError(`${message}. Open the page with ?token=… in its address.`, undefined);
+      } else {
+        showFieldError(message, event.field, job?.slot);
+      }
+      announce(`Error: ${message}`);
+      break;
+    }
+  }
+  updateButtons();
+}
+
+/** @param {import("./protocol.js").Frame} frame */
+function onFrame(frame) {
+  const job = jobs.get(frame.id);
+  if (!job) return;
+  const panel = panelFor(frame.id);
+  if (frame.kind === "preview") {
+    panel?.preview(frame);
+    return;
+  }
+  // Copy the bytes out of the socket's buffer so the blob does not keep the whole message alive.
+  job.finalBlob = new Blob([frame.image.slice()], { type: MIME[frame.format] });
+  job.finalUrl = URL.createObjectURL(job.finalBlob);
+  if (panel) panel.root.dataset.framesAtFinal = String(job.frames);
+  panel?.final();
+}
+
+/** @param {Job} job */
+async function addToHistory(job) {
+  if (!job.finalBlob) return;
+  const entry = {
+    id: job.id,
+    at: Date.now(),
+    settings: job.settings,
+    elapsedMs: job.elapsedMs,
+    image: await blobToDataUrl(job.finalBlob),
+  };
+  history.add(entry);
+  renderHistory();
+}
+
+function renderHistory() {
+  $("#history-empty").hidden = history.entries.length > 0;
+  $("#history-clear").disabled = history.entries.length === 0;
+  historyList.replaceChildren(...history.entries.map((entry) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "history-item";
+    button.dataset.id = entry.id;
+    const summary = describeSettings(entry.settings);
+    button.title = `${summary}${entry.elapsedMs !== undefined ? `, ${formatMs(entry.elapsedMs)}` : ""}`;
+    button.setAttribute("aria-label", `Restore settings: ${summary}`);
+    const img = document.createElement("img");
+    img.src = entry.image;
+    img.alt = "";
+    const caption = document.createElement("span");
+    caption.className = "history-caption";
+    caption.textContent = GUIDANCE_LABELS[entry.settings.guidance?.mode] ?? entry.settings.guidance?.mode ??
+      "";
+    const seed = document.createElement("span");
+    seed.className = "history-seed";
+    seed.textContent = String(entry.settings.seed ?? "");
+    button.append(img, caption, seed);
+    button.addEventListener("click", () => restoreFromHistory(entry));
+    li.append(button);
+    return li;
+  }));
+}
+
+/** @param {import("./history.js").HistoryEntry} entry */
+function restoreFromHistory(entry) {
+  const s = entry.settings;
+  restoreForm({
+    model: s.model,
+    prompt: s.prompt,
+    negativePrompt: s.negativePrompt,
+    steps: s.steps,
+    seed: s.seed,
+    seedLocked: true,
+    ab: false,
+    slots: { a: { guidance: s.guidance, cfg: s.cfg } },
+  });
+  clearErrors();
+  announce(`Restored settings: ${describeSettings(s)}.`);
+  promptInput.focus();
+}
+
+// ------------------------------------------------------------------------------------------ connection
+
+const connectionBox = $("#connection");
+const connectionText = $("#connection-text");
+let backend = "";
+
+connection.addEventListener("status", (e) => {
+  const { state, retryInMs } = /** @type {CustomEvent} */ (e).detail;
+  connectionBox.dataset.state = state;
+  if (state === "open") {
+    connectionText.textContent = backend ? `Connected · ${backend}` : "Connected";
+    for (const job of jobs.values()) {
+      if (job.state === "waiting") {
+        job.state = "sent";
+        if (panels[job.slot].job === job) panels[job.slot].setState("sent", "Sending…");
+      }
+    }
+  } else if (state === "connecting") {
+    connectionText.textContent = "Connecting…";
+  } else {
+    connectionText.textContent = retryInMs !== undefined
+      ? `Disconnected · retrying in ${Math.max(1, Math.round(retryInMs / 1000))} s`
+      : "Disconnected";
+    // The server forgets a socket's jobs when it closes, so nothing more will come for them.
+    for (const job of jobs.values()) {
+      if (job.state === "waiting" || !ACTIVE.has(job.state)) continue;
+      job.state = "error";
+      if (panels[job.slot].job === job) {
+        panels[job.slot].failed("The connection dropped before this image finished");
+      }
+    }
+    updateButtons();
+  }
+});
+connection.addEventListener("message", (e) => onEvent(/** @type {CustomEvent} */ (e).detail));
+connection.addEventListener("frame", (e) => onFrame(/** @type {CustomEvent} */ (e).detail));
+globalThis.addEventListener("online", () => {
+  if (connection.state === "closed") connection.connect();
+});
+
+// ------------------------------------------------------------------------------------------------ wiring
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  generate();
+});
+promptInput.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    form.requestSubmit();
+  }
+});
+form.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    form.requestSubmit();
+  }
+});
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && activeJobs().length) {
+    e.preventDefault();
+    cancelAll();
+  }
+});
+cancelButton.addEventListener("click", cancelAll);
+for (const chip of document.querySelectorAll("[data-example]")) {
+  chip.addEventListener("click", () => {
+    promptInput.value = chip.textContent.trim();
+    promptInput.focus();
+  });
+}
+for (const [field, input] of Object.entries(FIELD_INPUTS)) {
+  input.addEventListener("input", () => {
+    const error = document.querySelector(`[data-error-for="${field}"]`);
+    if (error) clearFieldError(error);
+    input.removeAttribute("aria-invalid");
+  });
+}
+modelSelect.addEventListener("change", () => {
+  const next = models.find((m) => m.id === modelSelect.value);
+  if (next) applyModel(next);
+  saveSettings();
+});
+$("#dice").addEventListener("click", () => {
+  seedInput.value = String(randomSeed());
+  setSeedLocked(true);
+  announce(`New seed ${seedInput.value}, locked.`);
+});
+lockButton.addEventListener("click", () => setSeedLocked(!seedLocked));
+seedInput.addEventListener("input", () => {
+  if (seedInput.value.trim() !== "") setSeedLocked(true);
+});
+abToggle.addEventListener("change", () => {
+  const on = abToggle.checked;
+  if (on && slots.a.mode === "none" && slots.b.mode === "none" && model?.guidance?.modes?.includes("gag")) {
+    slots.a.setMode("gag");
+  }
+  setAb(on);
+  saveSettings();
+});
+$("#history-clear").addEventListener("click", () => {
+  history.clear();
+  renderHistory();
+  announce("History cleared.");
+});
+
+// ------------------------------------------------------------------------------------------------- start
+
+/** Loads the model list, retrying while the server starts. */
+async function loadModels() {
+  for (let attempt = 0;; attempt++) {
+    try {
+      const response = await apiFetch("api/models");
+      if (!response.ok) throw new Error(`GET /api/models answered ${response.status}`);
+      const body = await response.json();
+      if (!Array.isArray(body.models) || body.models.length === 0) {
+        throw new Error("The server lists no models");
+      }
+      return body.models;
+    } catch (error) {
+      const wait = Math.min(10_000, 500 * 2 ** attempt);
+      announce(
+        `Waiting for the server (${/** @type {Error} */ (error).message}); retrying in ${
+          Math.ceil(wait / 1000)
+        } s…`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+async function loadBackend() {
+  try {
+    const response = await apiFetch("healthz");
+    if (!response.ok) return;
+    backend = (await response.json()).backend ?? "";
+    if (connection.state === "open") connectionText.textContent = `Connected · ${backend}`;
+  } catch {
+    // The badge is a nicety; the socket status says whether the server is there.
+  }
+}
+
+async function start() {
+  setAb(false);
+  setSeedLocked(false);
+  renderHistory();
+  connection.connect();
+  loadBackend();
+  models = await loadModels();
+  modelSelect.replaceChildren(...models.map((m) => {
+    const option = document.createElement("option");
+    option.value = m.id;
+    option.textContent = m.name ?? m.id;
+    return option;
+  }));
+  const saved = loadSettings();
+  applyModel(pickModel(models, saved?.model));
+  if (saved) restoreForm(saved);
+  document.body.dataset.ready = "true";
+  announce("Ready. Type a prompt and press Enter.");
+}
+
+start();
