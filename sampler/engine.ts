@@ -9,6 +9,7 @@ import { EngineError } from "./errors.ts";
 import { loadFlowPipeline, type Pipeline } from "./flow_pipeline.ts";
 import type { PatchFn } from "./guidance_feeds.ts";
 import { readManifest } from "./model_files.ts";
+import { resolveRequest } from "./request.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind, ModelInfo } from "./types.ts";
 import { GUIDANCE_MODES } from "./types.ts";
 
@@ -30,6 +31,11 @@ export interface Engine {
   readonly defaultModel: string;
   /** What `/api/models` lists. */
   models(): ModelInfo[];
+  /**
+   * Checks a request against its model and fills every default (the seed included), so a request can be
+   * refused before it is queued and its seed reported before it runs. Throws `EngineError`.
+   */
+  prepare(req: GenerateRequest): Required<Omit<GenerateRequest, "negativePrompt">> & GenerateRequest;
   /** Generates one image; rejects with `EngineError` for a bad request, `AbortError` when aborted. */
   generate(req: GenerateRequest, options?: GenerateOptions): Promise<Generation>;
   /** The loaded pipeline of a model. */
@@ -114,6 +120,19 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     defaultModel,
     models: () => [...pipelines.values()].map((p) => describe(p, p.manifest.id === defaultModel)),
     pipeline,
+    prepare(req) {
+      const p = pipeline(req.model);
+      const r = resolveRequest(req, p.manifest, p.patched);
+      return {
+        ...req,
+        model: p.manifest.id,
+        steps: r.steps,
+        seed: r.seed,
+        cfg: r.cfg,
+        guidance: r.guidance,
+        prompt: r.prompt,
+      };
+    },
     generate: (req, opts) => pipeline(req.model).generate(req, opts),
     async close() {
       for (const p of pipelines.values()) await p.release();

@@ -17,3 +17,4 @@ export * from "./schedules.ts";
 export * from "./text.ts";
 export * from "./types.ts";
 export * from "./flow_pipeline.ts";
+export * from "./patch_cache.ts";

@@ -102,7 +102,7 @@ export interface EncodeOptions {
 export async function encodeImage(
   rgba: Rgba,
   { format, size, quality = 90 }: EncodeOptions,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   let image = new Image(rgba.width, rgba.height);
   image.bitmap.set(rgba.data);
   if (size && size !== Math.max(rgba.width, rgba.height)) {
@@ -113,5 +113,6 @@ export async function encodeImage(
       Image.RESIZE_NEAREST_NEIGHBOR,
     );
   }
-  return format === "png" ? await image.encode(1) : await image.encodeJPEG(quality as 90);
+  const bytes = format === "png" ? await image.encode(1) : await image.encodeJPEG(quality as 90);
+  return bytes as Uint8Array<ArrayBuffer>;
 }

@@ -1,0 +1,91 @@
+/**
+ * The server: reads config, loads the models, mounts the routes and serves `static/`.
+ *
+ * Run with `deno task serve`; configuration is read from the environment (see README).
+ *
+ * @module
+ */
+import { patchAttention } from "./guidance/mod.ts";
+
+/** Bumped when the patcher's output changes, so cached patched models are rebuilt. */
+const PATCH_VERSION = "1";
+import { cachedPatch, createEngine, type PatchFn } from "./sampler/mod.ts";
+import { createApp, createSchemas, JobQueue, parseConfig, type ServerState } from "./routes/mod.ts";
+
+const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+
+const started = performance.now();
+const config = parseConfig(Deno.env.toObject());
+const log: ServerState["log"] = (level, message) => {
+  if (LEVELS[level] >= LEVELS[config.LOG_LEVEL]) {
+    console.log(`${new Date().toISOString()} ${level} ${message}`);
+  }
+};
+
+const state: ServerState = {
+  config,
+  engine: null,
+  queue: new JobQueue(config.CONCURRENCY, config.QUEUE_SIZE),
+  schemas: createSchemas({ maxPromptChars: config.MAX_PROMPT_CHARS, maxImageSize: config.MAX_IMAGE_SIZE }),
+  sockets: new Set(),
+  phase: "starting",
+  startup: { imports: Math.round(performance.now()) },
+  log,
+};
+
+const app = createApp(state, new URL("./static", import.meta.url).pathname);
+const server = Deno.serve({
+  port: config.PORT,
+  hostname: config.HOST,
+  onListen: ({ hostname, port }) => console.log(`Listening on http://${hostname}:${port}/`),
+}, app.fetch);
+
+const patch: PatchFn = async (model, { layers, textInput }) => {
+  const { model: bytes, report } = patchAttention(model, { layers, textInput });
+  return { model: bytes, kinds: [...new Set(report.patched.map((p) => p.kind))], inputs: report.inputs };
+};
+
+try {
+  state.engine = await createEngine({
+    modelsDir: config.MODELS_DIR,
+    models: config.MODELS,
+    backend: config.BACKEND,
+    patch: cachedPatch(patch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
+      version: PATCH_VERSION,
+      onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
+    }),
+    log: (m) => log("info", m),
+  });
+  state.startup.models = Math.round(performance.now() - started - state.startup.imports);
+  // One tiny generation per model so the first user does not pay for kernel compilation.
+  const t0 = performance.now();
+  for (const m of state.engine.models()) {
+    await state.engine.generate({ model: m.id, prompt: "", steps: 1, seed: 0 });
+  }
+  state.startup.warmup = Math.round(performance.now() - t0);
+  state.startup.total = Math.round(performance.now() - started);
+  state.phase = "ready";
+  log("info", `ready in ${state.startup.total} ms (${JSON.stringify(state.startup)})`);
+} catch (e) {
+  console.error((e as Error).message);
+  await server.shutdown();
+  Deno.exit(1);
+}
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  state.phase = "draining";
+  log("info", `${signal}: draining ${state.queue.running + state.queue.waiting} jobs`);
+  const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
+  while ((state.queue.running || state.queue.waiting) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  state.queue.cancelAll();
+  for (const ws of state.sockets) ws.close(1001, "server shutting down");
+  await server.shutdown();
+  await state.engine?.close();
+  Deno.exit(0);
+};
+for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => shutdown(sig));

@@ -1,0 +1,85 @@
+/**
+ * `GET /api/models`, `POST /api/generate` and `GET /openapi.json`.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { encodeImage } from "../sampler/mod.ts";
+import { apiError, clientError, isAbort } from "./errors.ts";
+import { openApiDocument } from "./openapi.ts";
+import { describeIssues } from "./schemas.ts";
+import { readyEngine, type ServerState } from "./state.ts";
+import { MIME } from "./protocol.ts";
+
+/** Reads a JSON body within `limit` bytes, as strict UTF-8. */
+export async function readJson(req: Request, limit: number): Promise<unknown> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) {
+    throw apiError({
+      code: "too_large",
+      message: `Cannot read the body as it is larger than ${limit} bytes: ${declared}`,
+    });
+  }
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.length > limit) {
+    throw apiError({
+      code: "too_large",
+      message: `Cannot read the body as it is larger than ${limit} bytes: ${bytes.length}`,
+    });
+  }
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw apiError({
+      code: "bad_request",
+      message: `Cannot read the body as it is not valid UTF-8 JSON: ${(e as Error).message}`,
+    });
+  }
+}
+
+/** The HTTP API app. */
+export function apiRoutes(state: ServerState): Hono {
+  const app = new Hono();
+  const { queue, schemas, config } = state;
+
+  app.get("/api/models", (c) => c.json({ models: readyEngine(state).models() }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument(schemas)));
+
+  app.post("/api/generate", async (c) => {
+    const engine = readyEngine(state);
+    const parsed = schemas.Generate.safeParse(await readJson(c.req.raw, config.MAX_BODY_BYTES));
+    if (!parsed.success) throw apiError({ code: "bad_request", ...describeIssues(parsed.error) });
+    const { format, size, ...request } = parsed.data;
+    try {
+      const prepared = engine.prepare(request);
+      const gen = await queue.run((signal) => engine.generate(prepared, { signal }), {
+        signal: c.req.raw.signal,
+      });
+      const image = await encodeImage(gen.image, { format, size });
+      const headers: Record<string, string> = {
+        "content-type": MIME[format],
+        "x-model": gen.model,
+        "x-seed": String(gen.seed),
+        "x-steps": String(gen.steps),
+        "x-guidance-mode": gen.mode,
+        "x-cfg": String(gen.cfg),
+        "x-elapsed-ms": gen.elapsedMs.toFixed(1),
+        "server-timing": `generate;dur=${gen.elapsedMs.toFixed(1)}`,
+      };
+      if (gen.unknownWords.length) {
+        headers["x-unknown-words"] = encodeURIComponent(gen.unknownWords.join(" "));
+      }
+      return c.body(image, 200, headers);
+    } catch (e) {
+      const known = clientError(e);
+      if (isAbort(e)) {
+        throw apiError({ code: "unavailable", message: `Cannot finish the job: ${(e as Error).message}` });
+      }
+      if (known) {
+        throw apiError(known.body, known.retryAfter ? { "retry-after": String(known.retryAfter) } : {});
+      }
+      throw e;
+    }
+  });
+  return app;
+}

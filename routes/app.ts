@@ -1,0 +1,47 @@
+/**
+ * The whole HTTP app: middleware, route apps, static client, and one error handler.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { serveStatic } from "hono/deno";
+import { HTTPException } from "hono/http-exception";
+import { apiRoutes } from "./api.ts";
+import { bearerAuth } from "./auth.ts";
+import { healthRoutes } from "./health.ts";
+import { metricsRoutes } from "./metrics.ts";
+import type { ServerState } from "./state.ts";
+import { wsRoutes } from "./ws.ts";
+
+/** Builds the app over shared state; `staticRoot` is the web client's folder (relative to the cwd or absolute). */
+export function createApp(state: ServerState, staticRoot: string): Hono {
+  const app = new Hono();
+  const { config } = state;
+  if (config.CORS_ORIGINS.length) {
+    app.use(
+      "/api/*",
+      cors({
+        origin: config.CORS_ORIGINS.includes("*") ? "*" : config.CORS_ORIGINS,
+        exposeHeaders: ["x-seed", "x-steps", "x-guidance-mode", "x-elapsed-ms", "x-model", "retry-after"],
+      }),
+    );
+  }
+  app.route("/", healthRoutes(state));
+  app.use("/api/*", bearerAuth(config.AUTH_TOKEN));
+  app.use("/ws", bearerAuth(config.AUTH_TOKEN));
+  app.use("/metrics", bearerAuth(config.AUTH_TOKEN));
+  app.route("/", apiRoutes(state));
+  app.route("/", wsRoutes(state));
+  app.route("/", metricsRoutes(state));
+  app.use("/*", serveStatic({ root: staticRoot }));
+  app.notFound((c) =>
+    c.json({ error: { code: "not_found", message: `Cannot find ${c.req.method} ${c.req.path}` } }, 404)
+  );
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    state.log("error", `${c.req.method} ${c.req.path} failed: ${err.stack ?? err}`);
+    return c.json({ error: { code: "internal", message: `Cannot finish the request: ${err.message}` } }, 500);
+  });
+  return app;
+}

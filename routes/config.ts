@@ -1,0 +1,57 @@
+/**
+ * Server configuration from environment variables, validated with zod at start.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { BACKEND_CHOICES } from "../sampler/mod.ts";
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const list = z.string().optional().transform((s) =>
+  s ? s.split(",").map((x) => x.trim()).filter(Boolean) : []
+);
+
+/** The configuration schema; each key is the environment variable of the same name. */
+export const ConfigSchema = z.object({
+  PORT: int(8000, 0, 65535),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  MODELS_DIR: z.string().min(1).default(new URL("../models", import.meta.url).pathname),
+  /** Comma-separated model ids to serve; the first is the default. Default: all in MODELS_DIR. */
+  MODELS: list,
+  BACKEND: z.enum(BACKEND_CHOICES).default("auto"),
+  /** When set, HTTP needs `Authorization: Bearer <token>` and WS `?token=<token>` (or the header). */
+  AUTH_TOKEN: z.string().min(8).optional(),
+  /** Origins allowed by CORS (comma-separated, `*` for any); empty = no CORS headers. */
+  CORS_ORIGINS: list,
+  /** Origins allowed to open `/ws` besides the server's own; `*` for any. */
+  WS_ORIGINS: list,
+  MAX_PROMPT_CHARS: int(500, 1, 10_000),
+  MAX_BODY_BYTES: int(16_384, 256, 1 << 20),
+  MAX_WS_MESSAGE_BYTES: int(16_384, 256, 1 << 20),
+  MAX_JOBS_PER_SOCKET: int(4, 1, 64),
+  MAX_IMAGE_SIZE: int(1024, 8, 4096),
+  /** Jobs run at once (per backend device). */
+  CONCURRENCY: int(1, 1, 64),
+  /** Jobs waiting beyond the running ones before requests get 429 / busy. */
+  QUEUE_SIZE: int(16, 0, 10_000),
+  /** Grace for running jobs on SIGTERM before they are cancelled. */
+  SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000),
+  /** Cache folder for guidance-patched models. */
+  CACHE_DIR: z.string().min(1).default(new URL("../.cache", import.meta.url).pathname),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** The validated configuration. */
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parses configuration from an env-like record, naming every bad variable in the error. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const bad = result.error.issues.map((i) =>
+      `${i.path.join(".")}: ${i.message} (current value is ${JSON.stringify(env[String(i.path[0])])})`
+    );
+    throw new Error(`Cannot start as the configuration is invalid: ${bad.join("; ")}`);
+  }
+  return result.data;
+}
