@@ -1,0 +1,291 @@
+/**
+ * Starts the real server and Debian's Chromium for the end-to-end tests of the web client.
+ *
+ * @module
+ */
+
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { decodeFrame } from "../../routes/protocol.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Where Debian's `chromium` package puts the browser. */
+export const CHROMIUM_PATH = "/usr/bin/chromium";
+
+/** Flags that keep a headless Chromium quiet and offline apart from the server under test. */
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** The folder screenshots go to; git-ignored. */
+export const ARTIFACTS = new URL("artifacts/", ROOT);
+
+/**
+ * Launches Debian's Chromium, never a downloaded one; throws (failing the test) when it is not installed.
+ *
+ * @returns {Promise<Browser>}
+ */
+export async function launchChromium(): Promise<Browser> {
+  try {
+    await Deno.stat(CHROMIUM_PATH);
+  } catch {
+    throw new Error(
+      `Cannot run the browser tests as ${CHROMIUM_PATH} does not exist: ` +
+        "install Debian's package with `apt-get install -y --no-install-recommends chromium`",
+    );
+  }
+  return await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+/** A running server and how to stop it. */
+export interface Server {
+  /** The base URL, ending in `/`. */
+  url: string;
+  /** The last lines the server printed, for failure messages. */
+  output(): string;
+  close(): Promise<void>;
+}
+
+/** Keeps the tail of a stream's text, draining it so the child never blocks on a full pipe. */
+function drain(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): () => string {
+  let tail = "";
+  (async () => {
+    let pending = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      tail = (tail + text).slice(-8_000);
+      pending += text;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) onLine(line);
+    }
+  })().catch(() => {});
+  return () => tail;
+}
+
+/**
+ * Starts `deno run -A main.ts` on a free port and waits until `GET /healthz` answers 200.
+ *
+ * The server prints `Listening on http://HOST:PORT/` once bound; the port is read from that line.
+ */
+export async function startServer(
+  { entry = "main.ts", readyTimeoutMs = 180_000 }: { entry?: string; readyTimeoutMs?: number } = {},
+): Promise<Server> {
+  try {
+    await Deno.stat(new URL(entry, ROOT));
+  } catch {
+    throw new Error(`Cannot start the server as ${entry} does not exist in ${ROOT.pathname}`);
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", entry],
+    cwd: ROOT,
+    env: { PORT: "0", HOST: "127.0.0.1", NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  const listening = Promise.withResolvers<string>();
+  const onLine = (line: string) => {
+    const match = line.match(/Listening on (https?:\/\/[^/\s]+)\/?/);
+    if (match) listening.resolve(match[1].replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1"));
+  };
+  const stdout = drain(child.stdout, onLine);
+  const stderr = drain(child.stderr, onLine);
+  const output = () => `--- stdout\n${stdout()}\n--- stderr\n${stderr()}`;
+  let exited = false;
+  child.status.then((status) => {
+    exited = true;
+    listening.reject(new Error(`The server exited with code ${status.code} before listening:\n${output()}`));
+  });
+  const close = async () => {
+    if (!exited) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    }
+    await child.status;
+  };
+
+  const deadline = Date.now() + readyTimeoutMs;
+  try {
+    const origin = await Promise.race([
+      listening.promise,
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`The server printed no "Listening on" line within ${readyTimeoutMs} ms`)),
+          readyTimeoutMs,
+        )
+      ),
+    ]);
+    const url = `${origin}/`;
+    let last = "";
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`The server exited while starting:\n${output()}`);
+      try {
+        const response = await fetch(`${url}healthz`);
+        last = `${response.status} ${await response.text()}`;
+        if (response.ok) return { url, output, close };
+      } catch (error) {
+        last = String(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`GET /healthz did not answer 200 within ${readyTimeoutMs} ms: last answer ${last}`);
+  } catch (error) {
+    await close();
+    throw new Error(`${(error as Error).message}\n${output()}`);
+  }
+}
+
+/** What went over the page's sockets, in order. */
+export interface WireEvent {
+  /** `sent` for client messages, else the server event type or `preview` / `final` for binary frames. */
+  type: string;
+  id: string | null;
+  step?: number;
+  steps?: number;
+  /** The parsed JSON of text messages. */
+  json?: Record<string, any>;
+  /** The image bytes of binary frames. */
+  image?: Uint8Array;
+}
+
+/** A page with its socket traffic and uncaught errors recorded. */
+export interface ClientPage {
+  context: BrowserContext;
+  page: Page;
+  wire: WireEvent[];
+  sockets: number;
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the client in a fresh browser context (empty localStorage) and waits until it has loaded the
+ * model list.
+ */
+export async function openClient(
+  browser: Browser,
+  server: Server,
+  { viewport = { width: 1280, height: 800 }, mobile = false, initScript }: {
+    viewport?: { width: number; height: number };
+    mobile?: boolean;
+    initScript?: string;
+  } = {},
+): Promise<ClientPage> {
+  const context = await browser.newContext({
+    viewport,
+    isMobile: mobile,
+    hasTouch: mobile,
+    deviceScaleFactor: mobile ? 2 : 1,
+    acceptDownloads: true,
+  });
+  context.setDefaultTimeout(60_000);
+  const page = await context.newPage();
+  if (initScript) await page.addInitScript(initScript);
+  const client: ClientPage = {
+    context,
+    page,
+    wire: [],
+    sockets: 0,
+    pageErrors: [],
+    close: () => context.close(),
+  };
+  page.on("pageerror", (error) => client.pageErrors.push(error.message));
+  page.on("websocket", (socket) => {
+    if (!new URL(socket.url()).pathname.endsWith("/ws")) return;
+    client.sockets += 1;
+    socket.on("framesent", ({ payload }) => {
+      if (typeof payload !== "string") return;
+      const json = JSON.parse(payload);
+      client.wire.push({ type: "sent", id: json.id ?? null, json });
+    });
+    socket.on("framereceived", ({ payload }) => {
+      if (typeof payload === "string") {
+        const json = JSON.parse(payload);
+        client.wire.push({ type: json.type, id: json.id ?? null, step: json.step, steps: json.steps, json });
+      } else {
+        const frame = decodeFrame(new Uint8Array(payload));
+        client.wire.push({
+          type: frame.kind,
+          id: frame.id,
+          step: frame.step,
+          steps: frame.steps,
+          image: frame.image,
+        });
+      }
+    });
+  });
+  await page.goto(server.url);
+  await page.waitForSelector("body[data-ready]");
+  return client;
+}
+
+/** The id of the job a panel (`a` or `b`) shows. */
+export async function panelJob(page: Page, slot: "a" | "b"): Promise<string> {
+  const id = await page.getAttribute(`.panel[data-slot="${slot}"]`, "data-job");
+  if (!id) throw new Error(`Panel ${slot} shows no job`);
+  return id;
+}
+
+/** Waits until a panel reaches a state, failing early with the panel's error when it fails instead. */
+export async function waitForPanel(
+  page: Page,
+  slot: "a" | "b",
+  state: string,
+  timeout = 120_000,
+): Promise<void> {
+  const selector = `.panel[data-slot="${slot}"]`;
+  const handle = await page.waitForFunction(
+    ([sel, want]) => {
+      const panel = document.querySelector(sel) as HTMLElement | null;
+      const now = panel?.dataset.state;
+      if (now === want) return { ok: true };
+      if (now === "error" || now === "cancelled") {
+        return { ok: false, now, error: panel?.querySelector(".panel-error")?.textContent ?? "" };
+      }
+      return false;
+    },
+    [selector, state] as const,
+    { timeout },
+  );
+  const result = await handle.jsonValue() as { ok: boolean; now?: string; error?: string };
+  if (!result.ok) {
+    throw new Error(`Panel ${slot} ended ${result.now} instead of ${state}: ${result.error}`);
+  }
+}
+
+/** Width and height from the header of a PNG or JPEG. */
+export function imageSize(bytes: Uint8Array): { format: "png" | "jpeg"; width: number; height: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const png = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (png.every((b, i) => bytes[i] === b)) {
+    return { format: "png", width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    for (let i = 2; i + 9 < bytes.length;) {
+      if (bytes[i] !== 0xff) break;
+      const marker = bytes[i + 1];
+      const length = view.getUint16(i + 2);
+      // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC) carry the frame size.
+      if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+        return { format: "jpeg", height: view.getUint16(i + 5), width: view.getUint16(i + 7) };
+      }
+      i += 2 + length;
+    }
+  }
+  throw new Error(
+    `Cannot read the image size as the bytes are neither PNG nor JPEG: ${[...bytes.slice(0, 8)]}`,
+  );
+}

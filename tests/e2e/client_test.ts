@@ -1,0 +1,410 @@
+/// <reference lib="dom" />
+/// <reference lib="deno.ns" />
+/**
+ * The web client in `static/`, driven in Debian's headless Chromium against the real server (`main.ts`,
+ * started on a free port). Screenshots go to `artifacts/`.
+ *
+ * @module
+ */
+
+import { deepStrictEqual, equal, notEqual, ok } from "@std/assert";
+import type { Browser, Page } from "playwright-core";
+import {
+  ARTIFACTS,
+  type ClientPage,
+  imageSize,
+  launchChromium,
+  openClient,
+  panelJob,
+  type Server,
+  startServer,
+  waitForPanel,
+} from "./_harness.ts";
+
+/** Which server to start; another entry point can be tried with `CLIENT_E2E_SERVER=path`. */
+const ENTRY = Deno.env.get("CLIENT_E2E_SERVER") ?? "main.ts";
+
+interface Model {
+  id: string;
+  width: number;
+  height: number;
+  defaultSteps: number;
+  maxSteps: number;
+  guidance: { modes: string[]; ranges: Record<string, Record<string, [number, number]>> };
+}
+
+/** Runs a step with a fresh page and closes it after, asserting the page threw nothing uncaught. */
+async function withClient(
+  browser: Browser,
+  server: Server,
+  body: (client: ClientPage) => Promise<void>,
+  options: Parameters<typeof openClient>[2] = {},
+) {
+  const client = await openClient(browser, server, options);
+  try {
+    await body(client);
+    deepStrictEqual(client.pageErrors, [], "The page threw uncaught errors");
+  } catch (error) {
+    const wire = client.wire.slice(-12).map((w) => `${w.type} ${w.id ?? ""} ${w.step ?? ""}`).join("\n  ");
+    const status = await client.page.textContent("#status").catch(() => "?");
+    throw new Error(
+      `${(error as Error).message}\nstatus line: ${status}\nlast socket traffic:\n  ${wire}\n` +
+        `page errors: ${client.pageErrors.join("; ") || "none"}\nserver output:\n${server.output()}`,
+      { cause: error },
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+/** Types a prompt and presses Enter, as a person would. */
+async function submitPrompt(page: Page, prompt: string) {
+  await page.fill("#prompt", prompt);
+  await page.press("#prompt", "Enter");
+}
+
+/** Sets a number field by typing into it. */
+async function typeInto(page: Page, selector: string, value: number | string) {
+  await page.fill(selector, String(value));
+}
+
+/** The RGBA pixels of a panel's final image, read back through a canvas at its natural size. */
+function finalPixels(page: Page, slot: "a" | "b"): Promise<number[]> {
+  return page.evaluate((slot) => {
+    const img = document.querySelector(`.panel[data-slot="${slot}"] img.final`) as HTMLImageElement;
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext("2d")!;
+    ctx.drawImage(img, 0, 0);
+    return [...ctx.getImageData(0, 0, canvas.width, canvas.height).data];
+  }, slot);
+}
+
+/** Asserts that each selector matches an element that is visible and inside the viewport's width. */
+async function assertVisible(page: Page, selectors: string[], width: number) {
+  for (const selector of selectors) {
+    const box = await page.locator(selector).first().boundingBox();
+    ok(await page.locator(selector).first().isVisible(), `${selector} is not visible`);
+    if (!box) throw new Error(`${selector} has no box`);
+    ok(
+      box.x >= 0 && box.x + box.width <= width + 0.5,
+      `${selector} spills out of ${width} px: ${JSON.stringify(box)}`,
+    );
+  }
+}
+
+Deno.test({
+  name: "the web client generates, previews, cancels, compares and recovers in headless Chromium",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const browser = await launchChromium();
+  let server: Server | undefined;
+  try {
+    server = await startServer({ entry: ENTRY });
+    const { models } = await (await fetch(`${server.url}api/models`)).json() as {
+      models: (Model & { default: boolean })[];
+    };
+    const model = models.find((m) => m.default) ?? models[0];
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+
+    await t.step(
+      "pressing Enter in the prompt paints previews on the canvas, then a final image of the model's size",
+      async () => {
+        await withClient(browser, server!, async ({ page, wire }) => {
+          await submitPrompt(page, "a thick seven");
+          await waitForPanel(page, "a", "done");
+          const id = await panelJob(page, "a");
+          const mine = wire.filter((w) => w.id === id);
+          const firstPreview = mine.findIndex((w) => w.type === "preview");
+          const final = mine.findIndex((w) => w.type === "final");
+          ok(firstPreview >= 0, `No preview frame arrived for ${id}: ${mine.map((w) => w.type).join(", ")}`);
+          ok(
+            final > firstPreview,
+            `The final frame did not come after a preview: ${mine.map((w) => w.type).join(", ")}`,
+          );
+          ok(
+            mine.findIndex((w) => w.type === "done") > final,
+            "The done event did not follow the final frame",
+          );
+          const drawn = Number(await page.getAttribute('.panel[data-slot="a"]', "data-frames-at-final"));
+          ok(drawn >= 1, `The canvas drew ${drawn} previews before the final image`);
+
+          const size = await page.$eval('.panel[data-slot="a"] img.final', (img: HTMLImageElement) => ({
+            width: img.naturalWidth,
+            height: img.naturalHeight,
+            visible: !img.hidden,
+          }));
+          deepStrictEqual(size, { width: model.width, height: model.height, visible: true });
+          const steps = mine.find((w) => w.type === "done")!.json!.steps;
+          equal(await page.textContent('.panel[data-slot="a"] .step-text'), `step ${steps} / ${steps}`);
+          ok((await page.textContent("#status"))!.startsWith("Done"), "The status line does not say Done");
+
+          const [download] = await Promise.all([
+            page.waitForEvent("download"),
+            page.click('.panel[data-slot="a"] .download'),
+          ]);
+          const bytes = await Deno.readFile((await download.path())!);
+          const decoded = imageSize(bytes);
+          equal(decoded.width, model.width);
+          equal(decoded.height, model.height);
+          ok(download.suggestedFilename().endsWith(decoded.format === "png" ? ".png" : ".jpg"));
+          deepStrictEqual([...bytes], [...mine[final].image!], "The download is not the final frame's image");
+          equal(await page.locator("#history-list .history-item").count(), 1);
+        });
+      },
+    );
+
+    await t.step("the cancel button stops a running job before its last step", async () => {
+      await withClient(browser, server!, async ({ page, wire }) => {
+        await typeInto(page, "#steps", model.maxSteps);
+        // Click Cancel from inside the page as soon as the job runs, so a fast server cannot finish first.
+        await page.evaluate(() => {
+          const panel = document.querySelector('.panel[data-slot="a"]') as HTMLElement;
+          new MutationObserver((_, observer) => {
+            if (panel.dataset.state === "running") {
+              observer.disconnect();
+              (document.querySelector("#cancel") as HTMLButtonElement).click();
+            }
+          }).observe(panel, { attributes: true, attributeFilter: ["data-state"] });
+        });
+        await submitPrompt(page, "a thin two upright");
+        await waitForPanel(page, "a", "cancelled").catch(async (error) => {
+          throw new Error(`${error.message} (the job may have finished before the cancel arrived)`);
+        });
+        const id = await panelJob(page, "a");
+        ok(
+          wire.some((w) => w.type === "sent" && w.json!.type === "cancel" && w.id === id),
+          "No cancel message was sent",
+        );
+        await page.waitForTimeout(300);
+        const mine = wire.filter((w) => w.id === id);
+        ok(mine.some((w) => w.type === "cancelled"), "The server sent no cancelled event");
+        ok(
+          !mine.some((w) => w.type === "final" || w.type === "done"),
+          "A cancelled job still sent its final image",
+        );
+        const lastStep = Math.max(0, ...mine.filter((w) => w.type === "progress").map((w) => w.step!));
+        ok(lastStep < model.maxSteps, `The job ran all ${model.maxSteps} steps`);
+        ok(await page.isDisabled("#cancel"), "Cancel stays enabled with nothing to cancel");
+        ok(
+          await page.isHidden('.panel[data-slot="a"] img.final'),
+          "A final image is shown for a cancelled job",
+        );
+      });
+    });
+
+    await t.step(
+      "A/B mode streams GAG and no guidance side by side over one socket and shows two different images",
+      async () => {
+        await withClient(browser, server!, async (client) => {
+          const { page, wire } = client;
+          await page.check("#ab");
+          ok(await page.isChecked('.slot[data-slot="a"] input[value="gag"]'), "A does not default to GAG");
+          ok(
+            await page.isChecked('.slot[data-slot="b"] input[value="none"]'),
+            "B does not default to no guidance",
+          );
+          ok(await page.isVisible('.panel[data-slot="b"] canvas'), "The B canvas is not shown");
+          await submitPrompt(page, "a large eight");
+          await waitForPanel(page, "a", "done");
+          await waitForPanel(page, "b", "done");
+          equal(client.sockets, 1, "The two jobs did not share one socket");
+
+          const ids = [await panelJob(page, "a"), await panelJob(page, "b")];
+          const requests = ids.map((id) => wire.find((w) => w.type === "sent" && w.id === id)!.json!);
+          equal(requests[0].seed, requests[1].seed, "A and B used different seeds");
+          equal(requests[0].prompt, requests[1].prompt);
+          deepStrictEqual(requests.map((r) => r.guidance.mode), ["gag", "none"]);
+          for (const id of ids) {
+            ok(wire.some((w) => w.id === id && w.type === "preview"), `No previews streamed for ${id}`);
+          }
+          const modes = ids.map((id) => wire.find((w) => w.id === id && w.type === "done")!.json!.mode);
+          deepStrictEqual(modes, ["gag", "none"], "The server reports other modes than were asked");
+
+          const [a, b] = [await finalPixels(page, "a"), await finalPixels(page, "b")];
+          equal(a.length, model.width * model.height * 4);
+          equal(a.length, b.length);
+          const differing = a.filter((v, i) => v !== b[i]).length;
+          ok(differing > 0, "GAG and no guidance gave identical images");
+          const seeds = await page.locator(".panel .panel-meta").allTextContents();
+          equal(seeds[0], seeds[1]);
+          equal(await page.locator("#history-list .history-item").count(), 2);
+        });
+      },
+    );
+
+    await t.step(
+      "a steps value beyond the model's maximum shows the server's message next to the steps field",
+      async () => {
+        await withClient(browser, server!, async ({ page, wire }) => {
+          await typeInto(page, "#steps", model.maxSteps + 1);
+          await submitPrompt(page, "a small 3");
+          await page.waitForSelector("#err-steps:not(:empty)");
+          const error = wire.find((w) => w.type === "error");
+          if (!error) throw new Error("The server sent no error event");
+          equal(error.json!.field, "steps");
+          equal((await page.textContent("#err-steps"))!.trim(), error.json!.message);
+          equal(await page.getAttribute("#steps", "aria-invalid"), "true");
+          equal(
+            (await page.textContent("#err-general"))!.trim(),
+            "",
+            "The error also showed as a general error",
+          );
+          ok(!wire.some((w) => w.type === "started"), "The server started a job with too many steps");
+          // Fixing the value clears the message.
+          await typeInto(page, "#steps", model.defaultSteps);
+          equal((await page.textContent("#err-steps"))!.trim(), "");
+        });
+      },
+    );
+
+    await t.step(
+      "a guidance scale beyond its range shows the server's message under that slider",
+      async () => {
+        await withClient(browser, server!, async ({ page, wire }) => {
+          const [, max] = model.guidance.ranges.gag.scale;
+          await page.check('.slot[data-slot="a"] input[value="gag"]', { force: true });
+          await typeInto(page, "#a-guidance-scale", max * 10 + 1);
+          await submitPrompt(page, "a small 3");
+          const slot = '.slot[data-slot="a"] [data-error-for="guidance.scale"]';
+          await page.waitForSelector(`${slot}:not(:empty)`);
+          const error = wire.find((w) => w.type === "error");
+          equal(error?.json!.field, "guidance.scale");
+          equal((await page.textContent(slot))!.trim(), error!.json!.message);
+          equal(await page.getAttribute("#a-guidance-scale", "aria-invalid"), "true");
+        });
+      },
+    );
+
+    await t.step("a history item restores the settings it was made with, also after a reload", async () => {
+      await withClient(browser, server!, async ({ page }) => {
+        const steps = Math.min(model.maxSteps, Math.max(2, model.defaultSteps - 1));
+        await typeInto(page, "#steps", steps);
+        await page.check('.slot[data-slot="a"] input[value="pladis"]', { force: true });
+        await submitPrompt(page, "a thin two upright");
+        await waitForPanel(page, "a", "done");
+        const seed = await page.inputValue("#seed");
+        await page.reload();
+        await page.waitForSelector("body[data-ready]");
+        await page.fill("#prompt", "something else");
+        await typeInto(page, "#steps", steps + 1);
+        await page.check('.slot[data-slot="a"] input[value="none"]', { force: true });
+        await page.click("#lock");
+        await page.click("#history-list .history-item");
+        equal(await page.inputValue("#prompt"), "a thin two upright");
+        equal(await page.inputValue("#steps"), String(steps));
+        equal(await page.inputValue("#seed"), seed);
+        equal(await page.getAttribute("#lock", "aria-pressed"), "true");
+        ok(
+          await page.isChecked('.slot[data-slot="a"] input[value="pladis"]'),
+          "The guidance mode was not restored",
+        );
+        ok((await page.textContent("#status"))!.startsWith("Restored"));
+      });
+    });
+
+    await t.step("the page reconnects after its socket drops and generates again", async () => {
+      const track = `(() => {
+        const Native = WebSocket;
+        globalThis.__sockets = [];
+        globalThis.WebSocket = class extends Native {
+          constructor(...args) { super(...args); globalThis.__sockets.push(this); }
+        };
+      })();`;
+      await withClient(browser, server!, async (client) => {
+        const { page } = client;
+        await page.waitForSelector('#connection[data-state="open"]');
+        await page.evaluate(() => (globalThis as any).__sockets.at(-1).close(4000, "test drops the socket"));
+        await page.waitForSelector('#connection[data-state="closed"]');
+        await page.waitForSelector('#connection[data-state="open"]', { timeout: 30_000 });
+        equal(client.sockets, 2, "The page did not open a second socket");
+        await submitPrompt(page, "a four");
+        await waitForPanel(page, "a", "done");
+      }, { initScript: track });
+    });
+
+    await t.step(
+      "at 375×812 the phone layout shows the form and the result without sideways scrolling",
+      async () => {
+        await withClient(browser, server!, async ({ page }) => {
+          await submitPrompt(page, "a thick seven slanted right");
+          await waitForPanel(page, "a", "done");
+          await page.evaluate(() => scrollTo(0, 0));
+          await page.screenshot({ path: new URL("client-phone-375x812.png", ARTIFACTS).pathname });
+          await page.screenshot({
+            path: new URL("client-phone-375x812-full.png", ARTIFACTS).pathname,
+            fullPage: true,
+          });
+          const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+          ok(scrollWidth <= 375, `The page is ${scrollWidth} px wide at 375 px`);
+          await assertVisible(page, [
+            "#prompt",
+            "#generate",
+            "#cancel",
+            "#connection",
+            '.panel[data-slot="a"] img.final',
+            '.panel[data-slot="a"] progress',
+            '.panel[data-slot="a"] .download',
+          ], 375);
+          // The result sits in the first screen, right under the prompt.
+          const img = (await page.locator('.panel[data-slot="a"] img.final').boundingBox())!;
+          ok(
+            img.y + img.height <= 812,
+            `The final image ends at ${img.y + img.height} px, below the first screen`,
+          );
+          await assertVisible(page, [
+            "#model",
+            "#steps",
+            "#seed",
+            "#dice",
+            "#lock",
+            '.slot[data-slot="a"] [role="radiogroup"]',
+            '.slot[data-slot="a"] [data-cfg] input[type="range"]',
+            "#ab",
+            "#history-list .history-item",
+          ], 375);
+          await page.check("#ab");
+          const boxes = await Promise.all(
+            ["a", "b"].map((s) => page.locator(`.panel[data-slot="${s}"] .stage`).boundingBox()),
+          );
+          ok(
+            boxes[0] && boxes[1] && Math.abs(boxes[0].y - boxes[1].y) < 1,
+            "A and B are not side by side at 375 px",
+          );
+          ok(boxes[1]!.x + boxes[1]!.width <= 375, "B spills out of the screen at 375 px");
+        }, { viewport: { width: 375, height: 812 }, mobile: true });
+      },
+    );
+
+    await t.step("at 1280×800 the desktop layout shows the settings beside A/B previews", async () => {
+      await withClient(browser, server!, async ({ page }) => {
+        await page.check("#ab");
+        await submitPrompt(page, "a large eight");
+        await waitForPanel(page, "a", "done");
+        await waitForPanel(page, "b", "done");
+        await page.screenshot({ path: new URL("client-desktop-1280x800.png", ARTIFACTS).pathname });
+        await assertVisible(page, [
+          "#prompt",
+          "#generate",
+          "#model",
+          "#steps",
+          "#seed",
+          '.panel[data-slot="a"] img.final',
+          '.panel[data-slot="b"] img.final',
+          '.panel[data-slot="a"] .copy-seed',
+          '.slot[data-slot="a"] [role="radiogroup"]',
+          '.slot[data-slot="b"] [role="radiogroup"]',
+        ], 1280);
+        const form = (await page.locator(".prompt-card").boundingBox())!;
+        const output = (await page.locator(".output").boundingBox())!;
+        ok(output.x > form.x + form.width - 1, "The output is not beside the form on a desktop");
+        notEqual(await page.locator("#history-list .history-item").count(), 0);
+      });
+    });
+  } finally {
+    await browser.close();
+    await server?.close();
+  }
+});
