@@ -148,6 +148,22 @@ export async function startServer(
   }
 }
 
+/** The fields of socket JSON messages that the tests read. */
+export interface WireJson {
+  type: string;
+  id?: string | null;
+  code?: string;
+  message?: string;
+  field?: string;
+  seed?: number;
+  steps?: number;
+  step?: number;
+  mode?: string;
+  prompt?: string;
+  guidance?: { mode: string; [name: string]: unknown };
+  [name: string]: unknown;
+}
+
 /** What went over the page's sockets, in order. */
 export interface WireEvent {
   /** `sent` for client messages, else the server event type or `preview` / `final` for binary frames. */
@@ -156,7 +172,7 @@ export interface WireEvent {
   step?: number;
   steps?: number;
   /** The parsed JSON of text messages. */
-  json?: Record<string, any>;
+  json?: WireJson;
   /** The image bytes of binary frames. */
   image?: Uint8Array;
 }

@@ -170,7 +170,7 @@ Deno.test({
           }).observe(panel, { attributes: true, attributeFilter: ["data-state"] });
         });
         await submitPrompt(page, "a thin two upright");
-        await waitForPanel(page, "a", "cancelled").catch(async (error) => {
+        await waitForPanel(page, "a", "cancelled").catch((error) => {
           throw new Error(`${error.message} (the job may have finished before the cancel arrived)`);
         });
         const id = await panelJob(page, "a");
@@ -216,7 +216,7 @@ Deno.test({
           const requests = ids.map((id) => wire.find((w) => w.type === "sent" && w.id === id)!.json!);
           equal(requests[0].seed, requests[1].seed, "A and B used different seeds");
           equal(requests[0].prompt, requests[1].prompt);
-          deepStrictEqual(requests.map((r) => r.guidance.mode), ["gag", "none"]);
+          deepStrictEqual(requests.map((r) => r.guidance?.mode), ["gag", "none"]);
           for (const id of ids) {
             ok(wire.some((w) => w.id === id && w.type === "preview"), `No previews streamed for ${id}`);
           }
@@ -271,7 +271,7 @@ Deno.test({
           const slot = '.slot[data-slot="a"] [data-error-for="guidance.scale"]';
           await page.waitForSelector(`${slot}:not(:empty)`);
           const error = wire.find((w) => w.type === "error");
-          equal(error?.json!.field, "guidance.scale");
+          equal(error?.json?.field, "guidance.scale");
           equal((await page.textContent(slot))!.trim(), error!.json!.message);
           equal(await page.getAttribute("#a-guidance-scale", "aria-invalid"), "true");
         });
@@ -316,7 +316,12 @@ Deno.test({
       await withClient(browser, server!, async (client) => {
         const { page } = client;
         await page.waitForSelector('#connection[data-state="open"]');
-        await page.evaluate(() => (globalThis as any).__sockets.at(-1).close(4000, "test drops the socket"));
+        await page.evaluate(() =>
+          (globalThis as unknown as { __sockets: WebSocket[] }).__sockets.at(-1)!.close(
+            4000,
+            "test drops the socket",
+          )
+        );
         await page.waitForSelector('#connection[data-state="closed"]');
         await page.waitForSelector('#connection[data-state="open"]', { timeout: 30_000 });
         equal(client.sockets, 2, "The page did not open a second socket");
