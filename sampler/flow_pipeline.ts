@@ -7,15 +7,23 @@
 import { join } from "node:path";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { Backend, Session, TensorValue } from "./backend.ts";
-import { sampleFlowEuler } from "./euler.ts";
+import { sampleFlowEuler, type SamplerOptions } from "./euler.ts";
 import type { FlowManifest } from "./manifest.ts";
 import { openSession, readModelFile } from "./model_files.ts";
 import { decodePreview, type Rgba } from "./preview.ts";
-import { resolveRequest } from "./request.ts";
+import { type ResolvedRequest, resolveRequest } from "./request.ts";
 import { gaussianNoise } from "./rng.ts";
 import { flowTimes } from "./schedules.ts";
 import { createTextTokenizer, type TextTokenizer } from "./text.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind } from "./types.ts";
+
+/** Options of {@linkcode Pipeline.sampleBatch}. */
+export interface BatchOptions extends Omit<GenerateRequest, "prompt" | "seed" | "model"> {
+  prompts: string[];
+  /** One seed per prompt. */
+  seeds: number[];
+  signal?: AbortSignal;
+}
 
 /** A loaded model that can generate. */
 export interface Pipeline {
@@ -23,6 +31,11 @@ export interface Pipeline {
   /** Attention kinds the denoiser was patched for. */
   readonly patched: readonly LayerKind[];
   generate(req: GenerateRequest, options?: GenerateOptions): Promise<Generation>;
+  /**
+   * Samples many prompts at once with the same settings (for eval and bench); returns the final samples,
+   * planar [n, channels, height, width], in the model's value range.
+   */
+  sampleBatch(options: BatchOptions): Promise<Float32Array>;
   /** Runs the text encoder for prompts (batch), returning states [n, length, dim]. */
   encodeText(prompts: string[]): Promise<{ states: TensorValue; unknown: string[] }>;
   release(): Promise<void>;
@@ -73,38 +86,63 @@ export async function loadFlowPipeline(
   const render = (x: Float32Array): Promise<Rgba> =>
     decodePreview({ x, channels, width, height, method: manifest.preview });
 
+  /** Samples n prompts from n noise images (planar, concatenated) with one request's settings. */
+  const sample = async (
+    prompts: string[],
+    noise: Float32Array,
+    r: ResolvedRequest,
+    options: SamplerOptions,
+  ) => {
+    const n = prompts.length;
+    const cfg = r.cfg > 1;
+    const batch = cfg ? 2 * n : n;
+    options.signal?.throwIfAborted();
+    const { states, unknown } = await encodeText(
+      cfg ? [...prompts, ...prompts.map(() => r.negativePrompt)] : prompts,
+    );
+    const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
+    const size = n * pixels;
+    const velocity = async (x: Float32Array, t: number, dt: number) => {
+      const xs = cfg ? new Float32Array(2 * size) : x;
+      if (cfg) xs.set(x), xs.set(x, size);
+      const feeds: Record<string, TensorValue> = {
+        [dn.inputs.sample]: { data: xs, dims: [batch, channels, height, width] },
+        [dn.inputs.time]: { data: new Float32Array(batch).fill(t), dims: [batch] },
+        [dn.inputs.text]: states,
+        ...gFeeds,
+      };
+      if (dn.inputs.stepSize) {
+        feeds[dn.inputs.stepSize] = { data: new Float32Array(batch).fill(dt), dims: [batch] };
+      }
+      const v = (await denoiser.run(feeds))[dn.output].data as Float32Array;
+      if (!cfg) return v;
+      // Classifier-free guidance: v = v_uncond + cfg · (v_cond − v_uncond).
+      const out = new Float32Array(size);
+      for (let j = 0; j < size; j++) out[j] = v[size + j] + r.cfg * (v[j] - v[size + j]);
+      return out;
+    };
+    const x = await sampleFlowEuler(velocity, noise, flowTimes(r.steps), options);
+    return { x, unknown };
+  };
+
   return {
     manifest,
     patched: patched.kinds,
     encodeText,
+    async sampleBatch({ prompts, seeds, negativePrompt, steps, guidance, cfg, signal }) {
+      const r = resolveRequest(
+        { prompt: "", negativePrompt, steps, guidance, cfg, seed: 0 },
+        manifest,
+        patched.kinds,
+      );
+      const noise = new Float32Array(pixels * prompts.length);
+      seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, pixels), i * pixels));
+      return (await sample(prompts, noise, r, { signal })).x;
+    },
     async generate(req, { onStep, signal } = {}) {
       const started = performance.now();
       const r = resolveRequest(req, manifest, patched.kinds);
-      const batch = r.cfg > 1 ? 2 : 1;
-      signal?.throwIfAborted();
-      const prompts = batch === 2 ? [r.prompt, r.negativePrompt] : [r.prompt];
-      const { states, unknown } = await encodeText(prompts);
-      const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
-      const velocity = async (x: Float32Array, t: number, dt: number) => {
-        const xs = new Float32Array(pixels * batch);
-        for (let b = 0; b < batch; b++) xs.set(x, b * pixels);
-        const feeds: Record<string, TensorValue> = {
-          [dn.inputs.sample]: { data: xs, dims: [batch, channels, height, width] },
-          [dn.inputs.time]: { data: new Float32Array(batch).fill(t), dims: [batch] },
-          [dn.inputs.text]: states,
-          ...gFeeds,
-        };
-        if (dn.inputs.stepSize) {
-          feeds[dn.inputs.stepSize] = { data: new Float32Array(batch).fill(dt), dims: [batch] };
-        }
-        const v = (await denoiser.run(feeds))[dn.output].data as Float32Array;
-        if (batch === 1) return v;
-        // Classifier-free guidance: v = v_uncond + cfg · (v_cond − v_uncond).
-        const out = new Float32Array(pixels);
-        for (let j = 0; j < pixels; j++) out[j] = v[pixels + j] + r.cfg * (v[j] - v[pixels + j]);
-        return out;
-      };
-      const x = await sampleFlowEuler(velocity, gaussianNoise(r.seed, pixels), flowTimes(r.steps), {
+      const { x, unknown } = await sample([r.prompt], gaussianNoise(r.seed, pixels), r, {
         signal,
         onStep: onStep &&
           ((info) => {
