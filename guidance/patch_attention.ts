@@ -1,0 +1,161 @@
+import type { AttentionFormName, Replacement } from "./_attention_forms.ts";
+import { ATTENTION_FORMS } from "./_attention_forms.ts";
+import type { AttentionKind } from "./_classify.ts";
+import { createEmitter } from "./_emitter.ts";
+import { ENTMAX_ITERATIONS } from "./_emit_entmax15.ts";
+import { emitGuidanceRule, type RuleScalars } from "./_emit_guidance_rule.ts";
+import {
+  DataType,
+  decodeModel,
+  encodeModel,
+  type NodeProto,
+  opsetVersion,
+  type ValueInfoProto,
+} from "./_onnx.ts";
+import { locateSites, type SkippedSite } from "./_sites.ts";
+import type { AttentionSiteOptions } from "./find_attention_sites.ts";
+import { GUIDANCE_INPUTS, isGuidanceInput } from "./guidance_inputs.ts";
+
+/** Options of {@linkcode patchAttention}. */
+export interface PatchOptions extends AttentionSiteOptions {
+  /** Bisection steps of the in-graph 1.5-entmax before its exact refinement (default 16). */
+  entmaxIterations?: number;
+}
+
+/** A patched site. */
+export interface PatchedSite {
+  node: string;
+  kind: AttentionKind;
+  form: AttentionFormName;
+}
+
+/** What {@linkcode patchAttention} did. */
+export interface PatchReport {
+  patched: PatchedSite[];
+  skipped: SkippedSite[];
+  /** Graph inputs added, all float32 of shape [1]. */
+  inputs: string[];
+  /** The text input used for classification, or null. */
+  textInput: string | null;
+}
+
+/** The oldest default-domain opset the rewriter emits for (ReduceSum with axes as input, Softmax on one axis). */
+export const MIN_OPSET = 13;
+
+function scalarInput(name: string): ValueInfoProto {
+  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } } } };
+}
+
+/**
+ * Rewrites the attention of an ONNX model so one session serves every guidance mode: each selected
+ * site computes o = o_d + a·Δ + b·min(1, η/‖g‖)·g (see `applyGuidance`) from float32 inputs of shape
+ * [1] named `guidance_a_<kind>`, `guidance_b_<kind>` (kind: cross, self), `guidance_eta` and
+ * `guidance_zeta`; feeding a = b = 0 reproduces the original model.
+ *
+ * @param model a serialized ONNX model (opset 13 or newer, no external data)
+ * @returns the patched model and a report of what was patched and skipped
+ * @throws when the model is already patched, has no supported attention, or nothing is selected
+ *
+ * @example
+ * ```ts
+ * const { model, report } = patchAttention(await Deno.readFile("unet.onnx"), { layers: "cross" });
+ * console.log(report.patched.map((s) => s.node), report.inputs);
+ * ```
+ */
+export function patchAttention(
+  model: Uint8Array,
+  options: PatchOptions = {},
+): { model: Uint8Array; report: PatchReport } {
+  const { entmaxIterations = ENTMAX_ITERATIONS } = options;
+  if (!Number.isInteger(entmaxIterations) || entmaxIterations < 0 || entmaxIterations > 64) {
+    throw new Error(
+      `Cannot patch attention as 'entmaxIterations' must be an integer from 0 to 64: current value is ${entmaxIterations}`,
+    );
+  }
+  const proto = decodeModel(model);
+  const graph = proto.graph;
+  const existing = (graph?.input ?? []).map((v) => v.name ?? "").filter(isGuidanceInput);
+  if (existing.length > 0) {
+    throw new Error(
+      `Cannot patch attention as the model is already patched: current guidance inputs are ${
+        existing.join(", ")
+      }`,
+    );
+  }
+  const opset = opsetVersion(proto) ?? 0;
+  if (opset < MIN_OPSET) {
+    throw new Error(
+      `Cannot patch attention as opset ${MIN_OPSET} or newer is required: current value is ${opset}`,
+    );
+  }
+  const { index, sites, skipped, textInput } = locateSites(proto, options);
+  const selected = sites.filter((s) => s.selected);
+  if (selected.length === 0) {
+    throw new Error(
+      `Cannot patch attention as no site matches the selection: current sites are ${
+        sites.map((s) => `${s.node} (${s.kind})`).join(", ")
+      }`,
+    );
+  }
+
+  const taken = new Set<string>();
+  for (const node of index.nodes) {
+    taken.add(node.name ?? "");
+    for (const name of [...(node.input ?? []), ...(node.output ?? [])]) taken.add(name);
+  }
+  for (const name of [...index.initializers.keys(), ...index.valueInfo.keys()]) taken.add(name);
+  const kinds = [...new Set(selected.map((s) => s.kind))].sort();
+  const inputs = [
+    ...kinds.flatMap((k) => [GUIDANCE_INPUTS.a(k), GUIDANCE_INPUTS.b(k)]),
+    GUIDANCE_INPUTS.eta,
+    GUIDANCE_INPUTS.zeta,
+  ];
+  for (const name of inputs) {
+    if (taken.has(name)) {
+      throw new Error(
+        `Cannot patch attention as the name '${name}' is already used in the graph: current value is taken`,
+      );
+    }
+    taken.add(name);
+  }
+
+  const e = createEmitter(taken, opset);
+  const replacements = new Map<NodeProto, NodeProto[]>();
+  const counters = new Map<AttentionKind, number>();
+  for (const site of selected) {
+    const n = counters.get(site.kind) ?? 0;
+    counters.set(site.kind, n + 1);
+    const form = ATTENTION_FORMS.find((f) => f.name === site.match.form)!;
+    const scalars: RuleScalars = {
+      a: GUIDANCE_INPUTS.a(site.kind),
+      b: GUIDANCE_INPUTS.b(site.kind),
+      eta: GUIDANCE_INPUTS.eta,
+      zeta: GUIDANCE_INPUTS.zeta,
+    };
+    const start = e.nodes.length;
+    const replacement: Replacement = e.scoped(
+      `GAG_${site.kind}_${n}`,
+      () =>
+        form.rewrite(
+          index,
+          site.match,
+          e,
+          (tensors) => emitGuidanceRule(e, tensors, scalars, entmaxIterations),
+        ),
+    );
+    replacements.set(replacement.node, [...replacement.nodes, ...e.nodes.slice(start)]);
+  }
+
+  graph!.node = index.nodes.flatMap((node) => replacements.get(node) ?? [node]);
+  graph!.initializer = [...(graph!.initializer ?? []), ...e.initializers];
+  graph!.input = [...(graph!.input ?? []), ...inputs.map(scalarInput)];
+  return {
+    model: encodeModel(proto),
+    report: {
+      patched: selected.map((s) => ({ node: s.node, kind: s.kind, form: s.match.form })),
+      skipped,
+      inputs,
+      textInput,
+    },
+  };
+}
