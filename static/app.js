@@ -48,6 +48,22 @@ function formatMs(ms) {
   return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/**
+ * Resolves after the browser has painted what was drawn so far (or after 100 ms in a hidden tab, where
+ * animation frames stop).
+ *
+ * @returns {Promise<void>}
+ */
+function nextPaint() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() => {
+      clearTimeout(timer);
+      setTimeout(resolve, 0);
+    });
+  });
+}
+
 /** @param {Blob} blob @returns {Promise<string>} */
 function blobToDataUrl(blob) {
   return new Promise((resolve, reject) => {
@@ -327,8 +343,14 @@ class Panel {
     this.ctx = this.canvas.getContext("2d");
     /** @type {Job | null} */
     this.job = null;
-    this._received = 0;
-    this._drawn = 0;
+    /** @type {{ frame: import("./protocol.js").Frame, job: Job | null } | null} */
+    this._nextPreview = null;
+    /** @type {Job | null} */
+    this._finalPending = null;
+    /** @type {{ job: Job | null, event: { steps: number, elapsedMs: number } } | null} */
+    this._donePending = null;
+    this._finalShown = false;
+    this._pumping = false;
     this.name = "Preview";
     this.canvas.setAttribute("aria-label", `${this.name}: nothing generated yet`);
     this.copySeed.addEventListener("click", () => {
@@ -377,8 +399,10 @@ class Panel {
   attach(job) {
     if (this.job?.finalUrl && this.job.state !== "done") URL.revokeObjectURL(this.job.finalUrl);
     this.job = job;
-    this._received = 0;
-    this._drawn = 0;
+    this._nextPreview = null;
+    this._finalPending = null;
+    this._donePending = null;
+    this._finalShown = false;
     this.root.dataset.job = job.id;
     delete this.root.dataset.framesAtFinal;
     this.canvas.dataset.frames = "0";
@@ -433,42 +457,104 @@ class Panel {
   }
 
   /**
-   * Paints a preview; a frame that decodes after a newer one is dropped.
+   * Queues a preview for painting. Frames are painted in order and each stays on screen for at least one
+   * paint, but only the newest waiting frame is decoded: a burst of frames shows its latest, not a backlog.
    *
    * @param {import("./protocol.js").Frame} frame
    */
-  async preview(frame) {
-    const seq = ++this._received;
-    const job = this.job;
+  preview(frame) {
+    if (this._finalShown) return;
+    this._nextPreview = { frame, job: this.job };
+    this._pump();
+  }
+
+  /** Queues the job's final image; it shows after the previews before it have been painted. */
+  final() {
+    this._finalPending = this.job;
+    this._pump();
+  }
+
+  /**
+   * Marks the job done once its final image (if any) is on screen, so `data-state="done"` means the
+   * result is visible.
+   *
+   * @param {{ steps: number, elapsedMs: number }} event
+   */
+  done(event) {
+    this._donePending = { job: this.job, event };
+    this._pump();
+  }
+
+  async _pump() {
+    if (this._pumping) return;
+    this._pumping = true;
+    try {
+      for (;;) {
+        if (this._nextPreview) {
+          const { frame, job } = this._nextPreview;
+          this._nextPreview = null;
+          if (job === this.job && !this._finalShown && (await this._paint(frame, job))) await nextPaint();
+        } else if (this._finalPending) {
+          const job = this._finalPending;
+          this._finalPending = null;
+          if (job === this.job) await this._showFinal(job);
+        } else if (this._donePending) {
+          const { job, event } = this._donePending;
+          this._donePending = null;
+          if (job === this.job) this._showDone(event);
+        } else {
+          break;
+        }
+      }
+    } finally {
+      this._pumping = false;
+    }
+  }
+
+  /**
+   * @param {import("./protocol.js").Frame} frame
+   * @param {Job} job
+   * @returns {Promise<boolean>} whether it was painted
+   */
+  async _paint(frame, job) {
     let bitmap;
     try {
       bitmap = await createImageBitmap(new Blob([frame.image], { type: MIME[frame.format] }));
     } catch (error) {
       console.warn("Cannot decode a preview frame:", error);
-      return;
+      return false;
     }
-    if (this.job !== job || seq < this._drawn || job?.state === "done") return bitmap.close();
-    this._drawn = seq;
+    if (this.job !== job || this._finalShown) {
+      bitmap.close();
+      return false;
+    }
     this.ctx.imageSmoothingEnabled = false;
     this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this.ctx.drawImage(bitmap, 0, 0, this.canvas.width, this.canvas.height);
     bitmap.close();
-    if (job) job.frames += 1;
-    this.canvas.dataset.frames = String(job?.frames ?? 0);
+    job.frames += 1;
+    this.canvas.dataset.frames = String(job.frames);
     this.canvas.dataset.step = String(frame.step);
     this.canvas.setAttribute(
       "aria-label",
       `${this.name}: live preview at step ${frame.step} of ${frame.steps}`,
     );
-    this.bar.value = Math.max(Number(this.bar.value), frame.step);
+    return true;
   }
 
-  /** Shows the job's final image with its download link. */
-  final() {
-    const job = this.job;
-    if (!job?.finalUrl) return;
+  /** @param {Job} job */
+  async _showFinal(job) {
+    if (!job.finalUrl) return;
     const { seed, prompt } = job.settings;
     this.img.src = job.finalUrl;
+    try {
+      await this.img.decode();
+    } catch {
+      // Shown broken; the download still has the bytes.
+    }
+    if (this.job !== job) return;
+    this._finalShown = true;
+    this.root.dataset.framesAtFinal = String(job.frames);
     this.img.alt = `${this.name}: ${prompt} (seed ${seed}, ${describeGuidance(job.settings)})`;
     this.img.hidden = false;
     this.canvas.hidden = true;
@@ -480,7 +566,7 @@ class Panel {
   }
 
   /** @param {{ steps: number, elapsedMs: number }} event */
-  done(event) {
+  _showDone(event) {
     this.bar.max = event.steps;
     this.bar.value = event.steps;
     this.stepText.textContent = `step ${event.steps} / ${event.steps}`;
@@ -560,8 +646,10 @@ function clearErrors() {
  * @param {string} message
  * @param {string | undefined} field e.g. `steps` or `guidance.scale`
  * @param {"a" | "b"} [slot] the slot of the job it is about
+ * @param {{ fallback?: boolean }} [options] `fallback: false` shows nothing for a field without a place
+ * @returns {boolean} whether it was shown next to a field
  */
-function showFieldError(message, field, slot = "a") {
+function showFieldError(message, field, slot = "a", { fallback = true } = {}) {
   /** @type {HTMLElement | null} */
   let target = null;
   if (field) {
@@ -573,12 +661,37 @@ function showFieldError(message, field, slot = "a") {
         form.querySelector(`[data-error-for="${CSS.escape(field.split(".")[0])}"]`);
     }
   }
+  const placed = target !== null;
+  if (!target && !fallback) return false;
   target ??= $("#err-general");
   target.textContent = message;
   const input = FIELD_INPUTS[/** @type {keyof FIELD_INPUTS} */ (field)] ??
     target.closest(".field")?.querySelector("input:not([type=range]), select, textarea");
-  input?.setAttribute("aria-invalid", "true");
-  if (input && document.activeElement === document.body) input.focus({ preventScroll: true });
+  if (placed) input?.setAttribute("aria-invalid", "true");
+  if (placed && input && document.activeElement === document.body) input.focus({ preventScroll: true });
+  return placed;
+}
+
+/**
+ * Shows an `error` event: each of its `issues` next to its field when there are several, else the message
+ * next to `field`.
+ *
+ * @param {any} event
+ * @param {"a" | "b"} [slot]
+ */
+function showServerError(event, slot) {
+  const message = event.message ?? `The server answered ${event.code}`;
+  if (event.code === "unauthorized") {
+    showFieldError(`${message}. Open the page with ?token=… in its address.`, undefined);
+    return;
+  }
+  const issues = Array.isArray(event.issues) ? event.issues.filter((i) => i?.field && i.message) : [];
+  if (issues.length > 1) {
+    const unplaced = issues.filter((i) => !showFieldError(i.message, i.field, slot, { fallback: false }));
+    if (unplaced.length) showFieldError(message, undefined);
+    return;
+  }
+  showFieldError(message, event.field, slot);
 }
 
 // ----------------------------------------------------------------------------------------- settings
@@ -682,6 +795,7 @@ function updateButtons() {
 
 function generate() {
   clearErrors();
+  $("#prompt-note").textContent = "";
   if (!model) {
     showFieldError("Cannot generate yet as the model list has not loaded", "model");
     return;
@@ -790,6 +904,13 @@ function onEvent(event) {
       job.elapsedMs = event.elapsedMs;
       if (event.seed !== undefined) job.settings.seed = event.seed;
       panel?.done(event);
+      if (panel && job.slot === "a") {
+        $("#prompt-note").textContent = event.unknownWords?.length
+          ? `The model does not know ${
+            event.unknownWords.map((w) => `“${w}”`).join(", ")
+          }; those words were ignored.`
+          : "";
+      }
       if (panel) {
         announce(
           `Done${abToggle.checked ? ` (${job.slot.toUpperCase()})` : ""} in ${
@@ -803,16 +924,17 @@ function onEvent(event) {
       if (job) finishCancelled(job);
       break;
     case "error": {
-      const message = event.message ?? `The server reported ${event.code}`;
+      const message = event.message ?? `The server answered ${event.code}`;
+      if (job && !ACTIVE.has(job.state)) {
+        // E.g. a cancel that crossed the job's `done`: the job is over and its result stands.
+        console.info(`Ignoring an error for finished job ${job.id}:`, message);
+        break;
+      }
       if (job) {
         job.state = "error";
         panel?.failed(message);
       }
-      if (event.code === "unauthorized") {
-        showFieldError(`${message}. Open the page with ?token=… in its address.`, undefined);
-      } else {
-        showFieldError(message, event.field, job?.slot);
-      }
+      showServerError(event, job?.slot);
       announce(`Error: ${message}`);
       break;
     }
@@ -832,7 +954,6 @@ function onFrame(frame) {
   // Copy the bytes out of the socket's buffer so the blob does not keep the whole message alive.
   job.finalBlob = new Blob([frame.image.slice()], { type: MIME[frame.format] });
   job.finalUrl = URL.createObjectURL(job.finalBlob);
-  if (panel) panel.root.dataset.framesAtFinal = String(job.frames);
   panel?.final();
 }
 
