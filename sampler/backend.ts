@@ -52,7 +52,22 @@ export interface BackendOptions {
   log?: (message: string) => void;
 }
 
+/**
+ * Mesa's Vulkan drivers complain on every adapter request when XDG_RUNTIME_DIR is unset (as in
+ * containers); give them a private one.
+ */
+function ensureRuntimeDir(): void {
+  try {
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+      Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "xdg-" }));
+    }
+  } catch {
+    // Without env or write permission the warning stays; nothing else depends on it.
+  }
+}
+
 async function webgpuAdapter(): Promise<{ ok: boolean; why: string }> {
+  ensureRuntimeDir();
   const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
   if (!gpu) return { ok: false, why: "navigator.gpu is not available" };
   const adapter = await gpu.requestAdapter().catch(() => null);
@@ -126,6 +141,7 @@ function wrap(ort: OrtModule, session: Ort.InferenceSession, label: string): Ses
 
 async function start(name: BackendName, reason: string, threads: number): Promise<Backend> {
   if (name === "webgpu") {
+    ensureRuntimeDir();
     const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
     const adapter = await gpu?.requestAdapter().catch(() => null);
     if (!adapter) {
