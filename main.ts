@@ -5,11 +5,10 @@
  *
  * @module
  */
-import { patchAttention } from "./guidance/mod.ts";
 
 /** Bumped when the patcher's output changes, so cached patched models are rebuilt. */
 const PATCH_VERSION = "1";
-import { cachedPatch, createEngine, type PatchFn } from "./sampler/mod.ts";
+import { cachedPatch, createEngine, guidancePatch } from "./sampler/mod.ts";
 import { createApp, createSchemas, JobQueue, parseConfig, type ServerState } from "./routes/mod.ts";
 
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -40,17 +39,12 @@ const server = Deno.serve({
   onListen: ({ hostname, port }) => console.log(`Listening on http://${hostname}:${port}/`),
 }, app.fetch);
 
-const patch: PatchFn = async (model, { layers, textInput }) => {
-  const { model: bytes, report } = patchAttention(model, { layers, textInput });
-  return { model: bytes, kinds: [...new Set(report.patched.map((p) => p.kind))], inputs: report.inputs };
-};
-
 try {
   state.engine = await createEngine({
     modelsDir: config.MODELS_DIR,
     models: config.MODELS,
     backend: config.BACKEND,
-    patch: cachedPatch(patch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
+    patch: cachedPatch(guidancePatch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
       version: PATCH_VERSION,
       onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
     }),

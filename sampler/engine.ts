@@ -11,7 +11,7 @@ import type { PatchFn } from "./guidance_feeds.ts";
 import { readManifest } from "./model_files.ts";
 import { resolveRequest } from "./request.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind, ModelInfo } from "./types.ts";
-import { GUIDANCE_MODES } from "./types.ts";
+import { GUIDANCE_MODES } from "../guidance/mod.ts";
 
 /** Options of {@linkcode createEngine}. */
 export interface EngineOptions {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { guidanceFeeds as feedsFor, guidanceScalars, patchAttention } from "../guidance/mod.ts";
 import type { TensorValue } from "./backend.ts";
 import type { ResolvedRequest } from "./request.ts";
 import type { LayerKind } from "./types.ts";
@@ -29,26 +30,24 @@ export interface PatchRequest {
 export type PatchFn = (model: Uint8Array, request: PatchRequest) => Promise<PatchedModel>;
 
 /**
- * The feeds for the guidance inputs of a patched graph: the combined rule's scalars `a`, `b` for the
- * requested layer kinds (zero for the others), and the shared `η`, `ζ`.
+ * The feeds for the guidance inputs of a patched graph: the rule's scalars for the requested layer kinds
+ * (a = b = 0 for the others, which then reproduce the model), and the shared η, ζ.
  */
 export function guidanceFeeds(
   inputs: readonly string[],
   g: ResolvedRequest["guidance"],
 ): Record<string, TensorValue> {
-  const on = (kind: string) => g.layers === "all" || g.layers === kind;
-  // o = o_d + a·Δ + b·min(1, η/‖g‖)·g; none: a = b = 0; PLADIS: a = λ, b = 0; GAG: a = 1, b = w.
-  const a = g.mode === "pladis" ? g.scale : g.mode === "gag" ? 1 : 0;
-  const b = g.mode === "gag" ? g.scale : 0;
-  const feeds: Record<string, TensorValue> = {};
-  const scalar = (v: number): TensorValue => ({ data: Float32Array.of(v), dims: [1] });
-  for (const name of inputs) {
-    const m = /^guidance_(a|b|eta|zeta)(?:_(\w+))?$/.exec(name);
-    if (!m) throw new Error(`Cannot feed guidance input '${name}' as its name is not one the patch makes`);
-    const [, which, kind] = m;
-    if (which === "eta") feeds[name] = scalar(g.eta);
-    else if (which === "zeta") feeds[name] = scalar(g.zeta);
-    else feeds[name] = scalar(kind && !on(kind) ? 0 : which === "a" ? a : b);
-  }
-  return feeds;
+  const scalars = guidanceScalars(g);
+  const kinds = g.layers === "all" ? (["cross", "self"] as const) : [g.layers];
+  return feedsFor(inputs, Object.fromEntries(kinds.map((k) => [k, scalars])));
 }
+
+/** The guidance patch of guidance/ as a {@linkcode PatchFn}. */
+export const guidancePatch: PatchFn = (model, { layers, textInput }) => {
+  const { model: bytes, report } = patchAttention(model, { layers, textInput });
+  return Promise.resolve({
+    model: bytes,
+    kinds: [...new Set(report.patched.map((p) => p.kind))],
+    inputs: report.inputs,
+  });
+};

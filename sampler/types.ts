@@ -5,10 +5,9 @@
  */
 import type { Rgba } from "./preview.ts";
 
-/** Attention guidance modes. */
-export const GUIDANCE_MODES = ["none", "pladis", "gag"] as const;
-/** An attention guidance mode. */
-export type GuidanceMode = typeof GUIDANCE_MODES[number];
+import type { GuidanceMode } from "../guidance/mod.ts";
+
+export { GUIDANCE_MODES, type GuidanceMode } from "../guidance/mod.ts";
 /** Attention layer kinds guidance can act on. */
 export const LAYER_KINDS = ["cross", "self", "all"] as const;
 /** Which attention layers guidance acts on. */
