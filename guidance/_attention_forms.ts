@@ -177,6 +177,8 @@ function rewriteMatMulSoftmax(
 
 interface MultiHeadAttentionDetail {
   heads: number;
+  /** The packed q/k/v bias input, if any. */
+  bias?: string;
   /** The `scale` attribute, or undefined for 1/√headSize. */
   scale?: number;
   /** Head size when it is known statically. */
@@ -219,8 +221,15 @@ function matchMultiHeadAttention(index: GraphIndex, node: NodeProto): AttentionM
   const [query, key, value] = inputs;
   if (!query) return "MultiHeadAttention has no query input";
   if (!key || !value) return "packed QKV input (no separate key and value) is not supported";
-  for (let i = 3; i < inputs.length; i++) {
+  for (let i = 4; i < inputs.length; i++) {
     if (inputs[i]) return `input ${i} (${MHA_OPTIONAL_INPUTS[i - 3] ?? "unknown"}) is not supported`;
+  }
+  const bias = inputs[3] || undefined;
+  if (bias) {
+    const [q, v] = [staticLastDim(index, query), staticLastDim(index, value)];
+    if (q !== undefined && v !== undefined && q !== v) {
+      return `bias with a value hidden size (${v}) other than the query's (${q}) is not supported`;
+    }
   }
   const outputs = node.output ?? [];
   for (let i = 1; i < outputs.length; i++) {
@@ -255,6 +264,7 @@ function matchMultiHeadAttention(index: GraphIndex, node: NodeProto): AttentionM
     value,
     detail: {
       heads,
+      bias,
       scale: scale > 0 ? scale : undefined,
       headSize: hidden !== undefined ? hidden / heads : undefined,
       type,
@@ -268,17 +278,26 @@ function rewriteMultiHeadAttention(
   e: Emitter,
   rule: EmitRule,
 ): Replacement {
-  const { heads, scale, headSize, type } = site.detail as MultiHeadAttentionDetail;
+  const { heads, bias, scale, headSize, type } = site.detail as MultiHeadAttentionDetail;
   const node = site.anchor;
   const float = (name: string) =>
     type === DataType.FLOAT ? name : e.op("Cast", [name], { attributes: [attr.int("to", DataType.FLOAT)] });
+  // The bias packs q, k and v biases of equal size: split it in three equal parts.
+  const biases = bias ? [0, 1, 2].map((i) => e.unique(`${node.name || "MultiHeadAttention"}_bias_${i}`)) : [];
+  if (bias) {
+    const attributes = e.opset >= 18
+      ? [attr.int("axis", 0), attr.int("num_outputs", 3)]
+      : [attr.int("axis", 0)];
+    e.op("Split", [float(bias)], { attributes, outputs: biases, name: "SplitBias" });
+  }
+  const biased = (name: string, i: number) => (bias ? e.op("Add", [float(name), biases[i]]) : float(name));
   // Unfused in float32 so that fp16 models run where fp16 MatMul/Softmax kernels are missing.
   const split = e.int64([0, 0, heads, -1]);
-  const toHeads = (name: string, perm: number[]) =>
-    e.op("Transpose", [e.op("Reshape", [float(name), split])], { attributes: [attr.ints("perm", perm)] });
-  const q = toHeads(site.query, [0, 2, 1, 3]);
-  const kT = toHeads(site.key, [0, 2, 3, 1]);
-  const v = toHeads(site.value, [0, 2, 1, 3]);
+  const toHeads = (name: string, i: number, perm: number[]) =>
+    e.op("Transpose", [e.op("Reshape", [biased(name, i), split])], { attributes: [attr.ints("perm", perm)] });
+  const q = toHeads(site.query, 0, [0, 2, 1, 3]);
+  const kT = toHeads(site.key, 1, [0, 2, 3, 1]);
+  const v = toHeads(site.value, 2, [0, 2, 1, 3]);
   const raw = e.op("MatMul", [q, kT], { name: "QK" });
   let scores: string;
   if (scale !== undefined || headSize !== undefined) {

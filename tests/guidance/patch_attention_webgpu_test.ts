@@ -1,0 +1,111 @@
+/**
+ * Patched fixtures on onnxruntime-web's WebGPU execution provider (Mesa llvmpipe in CI) against the
+ * TypeScript reference. CPU fallback is disabled, so session creation fails if any node of the
+ * patched graph has no WebGPU kernel.
+ *
+ * @module
+ */
+import assert from "@std/assert";
+import * as ort from "onnxruntime-web/webgpu";
+import { entmax15, patchAttention } from "../../guidance/mod.ts";
+import {
+  buildMultiHeadAttentionModel,
+  buildProbabilityProbeModel,
+  buildTorchAttentionModel,
+  createRandom,
+} from "../fixtures/attention_models.ts";
+import { caseFeeds, checkFixture, type FixtureCheck, maxAbsoluteError, runY } from "./_ort_check.ts";
+
+if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+  // wgpu's Vulkan loader wants a private runtime dir; without one it prints errors on every run.
+  Deno.env.set("XDG_RUNTIME_DIR", await Deno.makeTempDir({ prefix: "xdg-" }));
+}
+ort.env.wasm.numThreads = 1;
+const options: ort.InferenceSession.SessionOptions = {
+  executionProviders: ["webgpu"],
+  extra: { session: { disable_cpu_ep_fallback: "1" } },
+};
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeResources: false, sanitizeOps: false });
+
+async function requireAdapter(): Promise<void> {
+  const adapter = await navigator.gpu?.requestAdapter();
+  if (!adapter) {
+    throw new Error(
+      "Cannot run the WebGPU tests as navigator.gpu.requestAdapter() returned no adapter: current system lacks a " +
+        "Vulkan driver, install it with 'apt-get install -y mesa-vulkan-drivers libvulkan1'",
+    );
+  }
+}
+
+function report(name: string, check: FixtureCheck): void {
+  const worst = Math.max(...check.cases.map((c) => c.error));
+  console.log(
+    `  ${name}: none vs unpatched ${check.noneVersusOriginal?.toExponential(2)}, worst case ${
+      worst.toExponential(2)
+    }`,
+  );
+}
+
+function assertCheck(check: FixtureCheck, { none = 1e-6, tolerance = 1e-4 } = {}): void {
+  assert.equal(check.originalError, undefined, `the unpatched model failed: ${check.originalError}`);
+  assert.ok(
+    check.noneVersusOriginal! <= none,
+    `mode none differs from the unpatched model by ${check.noneVersusOriginal}`,
+  );
+  for (const c of check.cases) assert.ok(c.error <= tolerance, `${c.label}: relative error ${c.error}`);
+}
+
+test("a WebGPU adapter is available for the WebGPU execution provider", requireAdapter);
+
+test("patchAttention() output matches the reference on WebGPU for torch-style attention", async () => {
+  await requireAdapter();
+  const check = await checkFixture(ort, buildTorchAttentionModel({ seed: 2 }), { sessionOptions: options });
+  report("torch-style", check);
+  assertCheck(check);
+});
+
+test("patchAttention() output matches the reference on WebGPU for com.microsoft MultiHeadAttention", async () => {
+  await requireAdapter();
+  const check = await checkFixture(ort, buildMultiHeadAttentionModel({ seed: 4, mhaBias: true }), {
+    sessionOptions: options,
+  });
+  report("MultiHeadAttention", check);
+  // The unpatched model runs WebGPU's fused attention kernel, the patched one plain MatMul/Softmax:
+  // their float32 rounding differs by ~2e-6 here (on wasm both agree exactly).
+  assertCheck(check, { none: 1e-5 });
+});
+
+test("patchAttention() output matches the reference on WebGPU for float16 MultiHeadAttention", async () => {
+  await requireAdapter();
+  const check = await checkFixture(ort, buildMultiHeadAttentionModel({ seed: 5, fp16: true }), {
+    sessionOptions: options,
+  });
+  report("float16 MultiHeadAttention", check);
+  assertCheck(check, { none: 1e-2, tolerance: 5e-3 });
+});
+
+test("the in-graph 1.5-entmax matches the sort-based reference to 1e-5 on WebGPU", async () => {
+  await requireAdapter();
+  const width = 64;
+  const rng = createRandom(8);
+  const rows = [0.01, 0.3, 1, 3, 10, 100].map((std) => rng.normals(width, std));
+  rows.push(new Float32Array(width).fill(0.7));
+  rows.push(Float32Array.from({ length: width }, (_, i) => (i % 3 === 0 ? -1e9 : rng.normal())));
+  const { model, report } = patchAttention(buildProbabilityProbeModel(rows.length, width));
+  const session = await ort.InferenceSession.create(model, options);
+  const x = new Float32Array(rows.length * width);
+  rows.forEach((row, r) => x.set(row, r * width));
+  const identity = new Float32Array(width * width).map((_, i) => (i % (width + 1) === 0 ? 1 : 0));
+  const y = await runY(session, {
+    x: new ort.Tensor("float32", x, [rows.length, width]),
+    encoder_hidden_states: new ort.Tensor("float32", identity, [width, width]),
+    ...caseFeeds(ort, report.inputs, { cross: { a: 1, b: 0, eta: 15, zeta: 0 } }),
+  });
+  const worst = Math.max(
+    ...rows.map((row, r) => maxAbsoluteError(y.subarray(r * width, (r + 1) * width), entmax15(row))),
+  );
+  console.log(`  width ${width}: max |entmax graph − reference| ${worst.toExponential(2)}`);
+  assert.ok(worst <= 1e-5, `entmax error ${worst}`);
+  await session.release();
+});
