@@ -255,7 +255,7 @@ export async function panelJob(page: Page, slot: "a" | "b"): Promise<string> {
   return id;
 }
 
-/** Waits until a panel reaches a state, failing early with the panel's error when it fails instead. */
+/** Waits until a panel reaches a state, failing early when it ends in another (done, cancelled, error). */
 export async function waitForPanel(
   page: Page,
   slot: "a" | "b",
@@ -268,7 +268,7 @@ export async function waitForPanel(
       const panel = document.querySelector(sel) as HTMLElement | null;
       const now = panel?.dataset.state;
       if (now === want) return { ok: true };
-      if (now === "error" || now === "cancelled") {
+      if (now === "error" || now === "cancelled" || now === "done") {
         return { ok: false, now, error: panel?.querySelector(".panel-error")?.textContent ?? "" };
       }
       return false;
