@@ -720,8 +720,8 @@ function setAb(on) {
   slots.b.root.hidden = !on;
   panels.b.root.hidden = !on;
   $("#panels").dataset.count = on ? "2" : "1";
-  slots.a.setLegend(on ? "A" : "Guidance");
-  slots.b.setLegend("B");
+  slots.a.setLegend(on ? "A · guidance" : "Guidance");
+  slots.b.setLegend("B · guidance");
   panels.a.setName(on ? "A" : "Preview");
   panels.b.setName("B");
 }
