@@ -16,14 +16,12 @@ export type BackendChoice = "auto" | BackendName;
 export const BACKEND_CHOICES = ["auto", "webgpu", "wasm", "native"] as const;
 
 /** Tensor element types the engine uses. */
-export type TensorData = Float32Array | BigInt64Array | Int32Array | Uint16Array;
+export type TensorData = Float32Array | Float16Array | BigInt64Array | Int32Array;
 
-/** A plain tensor value: data and dimensions. */
+/** A plain tensor value: data and dimensions; the element type follows from the data's type. */
 export interface TensorValue {
   data: TensorData;
   dims: readonly number[];
-  /** Overrides the element type implied by the data (`float16` for Uint16Array data). */
-  type?: "float16";
 }
 
 /** A model session whose runs are serialised. */
@@ -40,6 +38,8 @@ export interface Backend {
   readonly name: BackendName;
   /** Why `auto` or a fallback chose this backend. */
   readonly reason: string;
+  /** Whether float16 models run here (WebGPU with `shader-f16`); others get a model's float32 variant. */
+  readonly float16: boolean;
   /** Creates a session from model bytes; `label` names the model in errors. */
   createSession(model: Uint8Array, label: string): Promise<Session>;
 }
@@ -96,7 +96,7 @@ async function loadModule(name: BackendName, threads: number): Promise<OrtModule
 
 function describe(feeds: Record<string, TensorValue>): string {
   return Object.entries(feeds)
-    .map(([k, v]) => `${k}: ${v.type ?? v.data.constructor.name} [${v.dims.join(", ")}]`)
+    .map(([k, v]) => `${k}: ${v.data.constructor.name} [${v.dims.join(", ")}]`)
     .join("; ");
 }
 
@@ -109,8 +109,8 @@ function wrap(ort: OrtModule, session: Ort.InferenceSession, label: string): Ses
     }
     const tensors: Record<string, Ort.Tensor> = {};
     for (const name of session.inputNames) {
-      const { data, dims, type } = feeds[name];
-      tensors[name] = type ? new ort.Tensor(type, data as Uint16Array, dims) : new ort.Tensor(data, dims);
+      const { data, dims } = feeds[name];
+      tensors[name] = new ort.Tensor(data as Float32Array, dims);
     }
     let out: Ort.InferenceSession.OnnxValueMapType;
     try {
@@ -122,8 +122,9 @@ function wrap(ort: OrtModule, session: Ort.InferenceSession, label: string): Ses
     }
     const result: Record<string, TensorValue> = {};
     for (const [name, t] of Object.entries(out)) {
-      const data = await t.getData(true) as TensorData;
-      result[name] = t.type === "float16" ? { data, dims: t.dims, type: "float16" } : { data, dims: t.dims };
+      let data = await t.getData(true) as TensorData | Uint16Array;
+      if (data instanceof Uint16Array) data = new Float16Array(data.buffer, data.byteOffset, data.length);
+      result[name] = { data, dims: t.dims };
     }
     return result;
   };
@@ -148,11 +149,17 @@ async function start(name: BackendName, reason: string, threads: number): Promis
       throw new Error("Cannot start WebGPU as no adapter was found (navigator.gpu.requestAdapter)");
     }
   }
+  let float16 = false;
+  if (name === "webgpu") {
+    const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+    float16 = (await gpu?.requestAdapter())?.features.has("shader-f16") ?? false;
+  }
   const ort = await loadModule(name, threads);
   const providers = name === "webgpu" ? ["webgpu"] : name === "native" ? ["cpu"] : ["wasm"];
   return {
     name,
     reason,
+    float16,
     async createSession(model, label) {
       try {
         const s = await ort.InferenceSession.create(model, {

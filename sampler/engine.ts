@@ -9,6 +9,7 @@ import { EngineError } from "./errors.ts";
 import { loadFlowPipeline, type Pipeline } from "./flow_pipeline.ts";
 import type { PatchFn } from "./guidance_feeds.ts";
 import { readManifest } from "./model_files.ts";
+import { loadSdPipeline } from "./sd_pipeline.ts";
 import { resolveRequest } from "./request.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind, ModelInfo } from "./types.ts";
 import { GUIDANCE_MODES } from "../guidance/mod.ts";
@@ -96,7 +97,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         );
       }
       const t0 = performance.now();
-      pipelines.set(id, await loadFlowPipeline(dir, manifest, backend, patch));
+      const load = manifest.kind === "sd"
+        ? loadSdPipeline(dir, manifest, backend, patch)
+        : loadFlowPipeline(dir, manifest, backend, patch);
+      pipelines.set(id, await load);
       log(`model ${id}: loaded in ${(performance.now() - t0).toFixed(0)} ms`);
     }
   } catch (e) {

@@ -8,13 +8,12 @@ import { join } from "node:path";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { Backend, Session, TensorValue } from "./backend.ts";
 import { sampleFlowEuler, type SamplerOptions } from "./euler.ts";
-import type { FlowManifest } from "./manifest.ts";
-import { openSession, readModelFile } from "./model_files.ts";
+import type { FlowManifest, Manifest } from "./manifest.ts";
+import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
 import { decodePreview, type Rgba } from "./preview.ts";
 import { type ResolvedRequest, resolveRequest } from "./request.ts";
 import { gaussianNoise } from "./rng.ts";
 import { flowTimes } from "./schedules.ts";
-import { createTextTokenizer, type TextTokenizer } from "./text.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind } from "./types.ts";
 
 /** Options of {@linkcode Pipeline.sampleBatch}. */
@@ -27,7 +26,7 @@ export interface BatchOptions extends Omit<GenerateRequest, "prompt" | "seed" | 
 
 /** A loaded model that can generate. */
 export interface Pipeline {
-  readonly manifest: FlowManifest;
+  readonly manifest: Manifest;
   /** Attention kinds the denoiser was patched for. */
   readonly patched: readonly LayerKind[];
   generate(req: GenerateRequest, options?: GenerateOptions): Promise<Generation>;
@@ -48,8 +47,7 @@ export async function loadFlowPipeline(
   backend: Backend,
   patch: PatchFn,
 ): Promise<Pipeline> {
-  const tokJson = JSON.parse(new TextDecoder().decode(await readModelFile(dir, manifest.tokenizer.file)));
-  const tokenizer: TextTokenizer = createTextTokenizer(tokJson, manifest.tokenizer);
+  const tokenizer = await readTokenizer(dir, manifest.tokenizer);
   const te = manifest.textEncoder;
   const textEncoder = await openSession(
     backend,

@@ -63,6 +63,9 @@ const common = {
     length: z.number().int().positive(),
     padToken: z.string().default("[PAD]"),
     unkToken: z.string().optional(),
+    /** Tokens around the prompt (CLIP: `<|startoftext|>`, `<|endoftext|>`). */
+    bos: z.string().optional(),
+    eos: z.string().optional(),
   }),
   textEncoder: TextEncoderSchema,
   steps: z.object({ default: z.number().int().positive(), max: z.number().int().positive() }),
@@ -91,13 +94,65 @@ export const FlowManifestSchema = z.object({
   attributes: file.optional(),
 });
 
+const dtype = z.enum(["float32", "float16"]);
+
+/** One ONNX file of a pipeline, with an optional float32 variant for backends without float16. */
+const component = <T extends z.ZodRawShape>(tensors: T) =>
+  z.object({
+    file,
+    /** Element type of the file's float inputs and outputs. */
+    dtype: dtype.default("float32"),
+    /** The float32 variant used where the backend cannot run `dtype: float16`. */
+    float32File: file.optional(),
+    ...tensors,
+  });
+
+/**
+ * A Stable-Diffusion-style latent pipeline (SD-Turbo): CLIP text encoder, ε-prediction UNet sampled
+ * with Euler over the σ schedule, VAE decoder. Tensor names and types come from here, not from code.
+ */
+export const SdManifestSchema = z.object({
+  ...common,
+  kind: z.literal("sd"),
+  textEncoder: component({
+    input: z.string(),
+    inputType: z.enum(["int64", "int32"]).default("int32"),
+    output: z.string(),
+  }),
+  unet: component({
+    inputs: z.object({ sample: z.string(), timestep: z.string(), text: z.string() }),
+    timestepType: z.enum(["int64", "float32", "float16"]).default("int64"),
+    output: z.string(),
+    prediction: z.literal("epsilon"),
+  }),
+  latent: z.object({
+    channels: z.number().int().positive(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** Latents are divided by this before the VAE (0.18215 for SD 1.x/2.x). */
+    scalingFactor: z.number().positive(),
+  }),
+  vae: component({ input: z.string(), output: z.string() }),
+  /** A TAESD-style preview decoder, used for previews when its file exists (else `preview`). */
+  previewDecoder: component({ input: z.string(), output: z.string(), scale: z.number().default(1) })
+    .optional(),
+  sampler: z.literal("euler"),
+  schedule: z.object({
+    trainSteps: z.number().int().positive().default(1000),
+    betaStart: z.number().positive().default(0.00085),
+    betaEnd: z.number().positive().default(0.012),
+  }).default({ trainSteps: 1000, betaStart: 0.00085, betaEnd: 0.012 }),
+});
+
 /** A manifest of any supported model kind. */
-export const ManifestSchema = z.discriminatedUnion("kind", [FlowManifestSchema]);
+export const ManifestSchema = z.discriminatedUnion("kind", [FlowManifestSchema, SdManifestSchema]);
 
 /** A validated manifest. */
 export type Manifest = z.infer<typeof ManifestSchema>;
 /** A validated flow-model manifest. */
 export type FlowManifest = z.infer<typeof FlowManifestSchema>;
+/** A validated SD-style manifest. */
+export type SdManifest = z.infer<typeof SdManifestSchema>;
 /** A preview method. */
 export type PreviewMethod = z.infer<typeof PreviewSchema>;
 

@@ -18,3 +18,4 @@ export * from "./text.ts";
 export * from "./types.ts";
 export * from "./flow_pipeline.ts";
 export * from "./patch_cache.ts";
+export * from "./sd_pipeline.ts";

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { Backend, Session } from "./backend.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
+import { createTextTokenizer, type TextTokenizer } from "./text.ts";
 
 /** Reads and validates `<dir>/manifest.json`. */
 export async function readManifest(dir: string): Promise<Manifest> {
@@ -61,4 +62,14 @@ export async function openSession(
     );
   }
   return session;
+}
+
+/** Reads a model's tokenizer (a `tokenizer.json`) as its manifest describes it. */
+export async function readTokenizer(dir: string, options: Manifest["tokenizer"]): Promise<TextTokenizer> {
+  const bytes = await readModelFile(dir, options.file);
+  try {
+    return createTextTokenizer(JSON.parse(new TextDecoder().decode(bytes)), options);
+  } catch (e) {
+    throw new Error(`Cannot load tokenizer ${join(dir, options.file)}: ${(e as Error).message}`);
+  }
 }

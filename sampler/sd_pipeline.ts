@@ -1,0 +1,202 @@
+/**
+ * The pipeline of a Stable-Diffusion-style latent model such as SD-Turbo: CLIP tokenizer and text
+ * encoder, a guidance-patched ε-prediction UNet sampled with Euler over the σ schedule, latent2rgb or
+ * TAESD previews, and the VAE for the final image.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Backend, Session, TensorData, TensorValue } from "./backend.ts";
+import { sampleEulerEpsilon } from "./euler.ts";
+import type { Pipeline } from "./flow_pipeline.ts";
+import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
+import type { SdManifest } from "./manifest.ts";
+import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
+import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
+import { type ResolvedRequest, resolveRequest } from "./request.ts";
+import { gaussianNoise } from "./rng.ts";
+import { sdTurboSchedule } from "./schedules.ts";
+import type { SamplerOptions } from "./euler.ts";
+
+type Component = { file: string; dtype: "float32" | "float16"; float32File?: string };
+
+/** The file and element type of a component on this backend (float32 variant without float16 support). */
+function pick(c: Component, backend: Backend, dir: string): { file: string; dtype: "float32" | "float16" } {
+  if (c.dtype === "float16" && !backend.float16) {
+    if (c.float32File) return { file: c.float32File, dtype: "float32" };
+    throw new Error(
+      `Cannot load model file ${join(dir, c.file)} as it is float16 and the ${backend.name} backend has no ` +
+        `float16 support (WebGPU with shader-f16 has); add a float32 variant as 'float32File' in the manifest`,
+    );
+  }
+  return { file: c.file, dtype: c.dtype };
+}
+
+function cast(data: Float32Array, dtype: "float32" | "float16"): Float32Array | Float16Array {
+  return dtype === "float16" ? Float16Array.from(data) : data;
+}
+
+function toFloat32(data: TensorData): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Float16Array) return Float32Array.from(data);
+  throw new Error(`Cannot read a float tensor from ${data.constructor.name}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** Loads an SD-style model from `dir`. */
+export async function loadSdPipeline(
+  dir: string,
+  manifest: SdManifest,
+  backend: Backend,
+  patch: PatchFn,
+): Promise<Pipeline> {
+  const tokenizer = await readTokenizer(dir, manifest.tokenizer);
+  const te = manifest.textEncoder, un = manifest.unet, va = manifest.vae;
+  const teFile = pick(te, backend, dir), unFile = pick(un, backend, dir), vaFile = pick(va, backend, dir);
+  const open = async (f: string, inputs: string[], outputs: string[], bytes?: Uint8Array) =>
+    await openSession(backend, bytes ?? await readModelFile(dir, f), join(dir, f), inputs, outputs);
+  const textEncoder = await open(teFile.file, [te.input], [te.output]);
+  const patched = await patch(await readModelFile(dir, unFile.file), {
+    layers: manifest.guidance.layers,
+    textInput: un.inputs.text,
+    path: join(dir, unFile.file),
+  });
+  const unet = await open(unFile.file, Object.values(un.inputs), [un.output], patched.model);
+  const vae = await open(vaFile.file, [va.input], [va.output]);
+  const pd = manifest.previewDecoder;
+  let previewDecoder: Session | undefined;
+  let pdFile: { file: string; dtype: "float32" | "float16" } | undefined;
+  if (pd) {
+    pdFile = pick(pd, backend, dir);
+    if (await exists(join(dir, pdFile.file))) {
+      previewDecoder = await open(pdFile.file, [pd.input], [pd.output]);
+    }
+  }
+  const { channels, width, height, scalingFactor } = manifest.latent;
+  const size = channels * width * height;
+
+  const encodeText = async (prompts: string[]) => {
+    const tokens = prompts.map((p) => tokenizer.encode(p));
+    const ids = tokens.flatMap((t) => t.ids);
+    const data = te.inputType === "int64" ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
+    const out = await textEncoder.run({ [te.input]: { data, dims: [prompts.length, tokenizer.length] } });
+    return { states: out[te.output], unknown: [...new Set(tokens.flatMap((t) => t.unknown))] };
+  };
+
+  const decodeImage = async (
+    session: Session,
+    input: string,
+    output: string,
+    dtype: "float32" | "float16",
+    latent: Float32Array,
+  ) => {
+    const out = await session.run({
+      [input]: { data: cast(latent, dtype), dims: [1, channels, height, width] },
+    });
+    const img = out[output];
+    const [, c, h, w] = img.dims;
+    return planarToRgba(toFloat32(img.data), c, w, h);
+  };
+
+  const render = (x0: Float32Array): Promise<Rgba> =>
+    previewDecoder && pd && pdFile
+      ? decodeImage(
+        previewDecoder,
+        pd.input,
+        pd.output,
+        pdFile.dtype,
+        pd.scale === 1 ? x0 : x0.map((v) => v * pd.scale),
+      )
+      : decodePreview({ x: x0, channels, width, height, method: manifest.preview });
+
+  const finalImage = (x: Float32Array) =>
+    decodeImage(vae, va.input, va.output, vaFile.dtype, x.map((v) => v / scalingFactor));
+
+  const sample = async (
+    prompts: string[],
+    noise: Float32Array,
+    r: ResolvedRequest,
+    options: SamplerOptions,
+  ) => {
+    const n = prompts.length, cfg = r.cfg > 1, batch = cfg ? 2 * n : n, total = n * size;
+    options.signal?.throwIfAborted();
+    const text = await encodeText(cfg ? [...prompts, ...prompts.map(() => r.negativePrompt)] : prompts);
+    const states: TensorValue = {
+      data: cast(toFloat32(text.states.data), unFile.dtype),
+      dims: text.states.dims,
+    };
+    const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
+    const { sigmas, timesteps } = sdTurboSchedule(r.steps, manifest.schedule);
+    const epsilon = async (xScaled: Float32Array, _sigma: number, i: number) => {
+      const xs = cfg ? new Float32Array(2 * total) : xScaled;
+      if (cfg) xs.set(xScaled), xs.set(xScaled, total);
+      const t = timesteps[i];
+      const timestep: TensorValue = un.timestepType === "int64"
+        ? { data: BigInt64Array.of(BigInt(t)), dims: [1] }
+        : { data: cast(Float32Array.of(t), un.timestepType), dims: [1] };
+      const out = await unet.run({
+        [un.inputs.sample]: { data: cast(xs, unFile.dtype), dims: [batch, channels, height, width] },
+        [un.inputs.timestep]: timestep,
+        [un.inputs.text]: states,
+        ...gFeeds,
+      });
+      const eps = toFloat32(out[un.output].data);
+      if (!cfg) return eps;
+      const guided = new Float32Array(total);
+      for (let j = 0; j < total; j++) guided[j] = eps[total + j] + r.cfg * (eps[j] - eps[total + j]);
+      return guided;
+    };
+    const start = noise.map((v) => v * sigmas[0]);
+    return { x: await sampleEulerEpsilon(epsilon, start, sigmas, options), unknown: text.unknown };
+  };
+
+  return {
+    manifest,
+    patched: patched.kinds,
+    encodeText,
+    async sampleBatch({ prompts, seeds, negativePrompt, steps, guidance, cfg, signal }) {
+      const r = resolveRequest(
+        { prompt: "", negativePrompt, steps, guidance, cfg, seed: 0 },
+        manifest,
+        patched.kinds,
+      );
+      const noise = new Float32Array(size * prompts.length);
+      seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, size), i * size));
+      return (await sample(prompts, noise, r, { signal })).x;
+    },
+    async generate(req, { onStep, signal } = {}) {
+      const started = performance.now();
+      const r = resolveRequest(req, manifest, patched.kinds);
+      const { x, unknown } = await sample([r.prompt], gaussianNoise(r.seed, size), r, {
+        signal,
+        onStep: onStep &&
+          ((info) => {
+            const denoised = info.denoised;
+            return onStep({
+              step: info.i + 1,
+              steps: info.steps,
+              elapsedMs: performance.now() - started,
+              render: () => render(denoised),
+            });
+          }),
+      });
+      const image = await finalImage(x);
+      return {
+        image,
+        model: manifest.id,
+        seed: r.seed,
+        steps: r.steps,
+        mode: r.guidance.mode,
+        cfg: r.cfg,
+        elapsedMs: performance.now() - started,
+        unknownWords: unknown,
+      };
+    },
+    async release() {
+      for (const s of [textEncoder, unet, vae, previewDecoder]) await s?.release();
+    },
+  };
+}
