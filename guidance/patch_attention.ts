@@ -91,9 +91,14 @@ export function patchAttention(
   const { index, sites, skipped, textInput } = locateSites(proto, options);
   const selected = sites.filter((s) => s.selected);
   if (selected.length === 0) {
+    const unsupported = skipped.filter((s) => !sites.some((site) => site.node === s.node));
     throw new Error(
       `Cannot patch attention as no site matches the selection: current sites are ${
         sites.map((s) => `${s.node} (${s.kind})`).join(", ")
+      }${
+        unsupported.length
+          ? `; unsupported: ${unsupported.map((s) => `${s.node} (${s.reason})`).join(", ")}`
+          : ""
       }`,
     );
   }

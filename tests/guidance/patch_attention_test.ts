@@ -1,0 +1,128 @@
+import assert from "@std/assert";
+import onnx from "onnx-proto";
+import { patchAttention } from "../../guidance/mod.ts";
+import {
+  buildMultiHeadAttentionModel,
+  buildNoAttentionModel,
+  buildTorchAttentionModel,
+} from "../fixtures/attention_models.ts";
+import { assertThrowsWith } from "./_assert.ts";
+
+const P = onnx.onnx;
+const decode = (model: Uint8Array) => P.ModelProto.decode(model);
+
+Deno.test("patchAttention() patches cross-attention by default and reports the inputs it added", () => {
+  const fixture = buildTorchAttentionModel();
+  const { model, report } = patchAttention(fixture.model);
+  assert.deepEqual(report.patched, [{ node: "/cross_attn/Softmax", kind: "cross", form: "matmul_softmax" }]);
+  assert.deepEqual(report.skipped, [{
+    node: "/self_attn/Softmax",
+    reason: "self-attention is not selected by layers 'cross'",
+  }]);
+  assert.deepEqual(report.inputs, ["guidance_a_cross", "guidance_b_cross", "guidance_eta", "guidance_zeta"]);
+  assert.equal(report.textInput, "encoder_hidden_states");
+  const inputs = decode(model).graph!.input!.map((v) => [
+    v.name,
+    v.type!.tensorType!.elemType,
+    v.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue)),
+  ]);
+  assert.deepEqual(inputs.slice(2), report.inputs.map((name) => [name, 1, [1]]));
+});
+
+Deno.test("patchAttention() adds per-kind a and b inputs when self-attention is patched too", () => {
+  const { report } = patchAttention(buildMultiHeadAttentionModel().model, { layers: "all" });
+  assert.deepEqual(report.inputs, [
+    "guidance_a_cross",
+    "guidance_b_cross",
+    "guidance_a_self",
+    "guidance_b_self",
+    "guidance_eta",
+    "guidance_zeta",
+  ]);
+  assert.deepEqual(report.patched.map((p) => p.kind), ["self", "cross"]);
+});
+
+Deno.test("patchAttention() keeps node and tensor names unique and the graph topologically sorted", () => {
+  for (
+    const fixture of [buildTorchAttentionModel({ blocks: 2 }), buildMultiHeadAttentionModel({ fp16: true })]
+  ) {
+    const graph = decode(patchAttention(fixture.model, { layers: "all" }).model).graph!;
+    const names = graph.node!.map((n) => n.name ?? "");
+    assert.equal(new Set(names).size, names.length, "node names are unique");
+    const outputs = graph.node!.flatMap((n) => n.output!);
+    assert.equal(new Set(outputs).size, outputs.length, "each tensor has one producer");
+    const initializers = graph.initializer!.map((t) => t.name ?? "");
+    assert.equal(new Set(initializers).size, initializers.length, "initializer names are unique");
+    const known = new Set<string>([...graph.input!.map((v) => v.name ?? ""), ...initializers, ""]);
+    for (const node of graph.node!) {
+      for (const input of node.input!) {
+        assert.ok(known.has(input), `${node.name} reads ${input} before it is produced`);
+      }
+      for (const output of node.output!) known.add(output);
+    }
+    for (const output of graph.output!) {
+      assert.ok(known.has(output.name ?? ""), `graph output ${output.name} is produced`);
+    }
+    const added = names.filter((n) => n.startsWith("GAG_"));
+    assert.ok(added.some((n) => n.startsWith("GAG_cross_0/Entmax15/Bisect_0/")));
+    assert.ok(added.some((n) => n.startsWith("GAG_self_0/Rule/")));
+  }
+});
+
+Deno.test("patchAttention() unfuses float16 MultiHeadAttention into float32 math with float16 at its boundary", () => {
+  const graph = decode(patchAttention(buildMultiHeadAttentionModel({ fp16: true }).model).model).graph!;
+  assert.ok(!graph.node!.some((n) => n.name === "/cross_attn/MultiHeadAttention"), "the fused node is gone");
+  assert.ok(graph.node!.some((n) => n.name === "/self_attn/MultiHeadAttention"), "the unselected node stays");
+  const casts = graph.node!.filter((n) => n.opType === "Cast" && n.name!.startsWith("GAG_cross_0/"));
+  const to = casts.map((n) => Number(n.attribute!.find((a) => a.name === "to")!.i));
+  assert.deepEqual(to, [1, 1, 1, 10], "q, k, v cast to float32, the output back to float16");
+  assert.equal(casts.at(-1)!.output![0], "/cross_attn/MultiHeadAttention_output_0");
+});
+
+Deno.test("patchAttention() leaves the input model bytes untouched", () => {
+  const { model } = buildTorchAttentionModel();
+  const copy = model.slice();
+  patchAttention(model, { layers: "all" });
+  assert.deepEqual(model, copy);
+});
+
+Deno.test("patchAttention() refuses to patch a model twice", () => {
+  const { model } = patchAttention(buildTorchAttentionModel().model);
+  assertThrowsWith(
+    () => patchAttention(model),
+    "Cannot patch attention as the model is already patched: current guidance inputs are " +
+      "guidance_a_cross, guidance_b_cross, guidance_eta, guidance_zeta",
+  );
+});
+
+Deno.test("patchAttention() refuses a model with no attention", () => {
+  assertThrowsWith(() => patchAttention(buildNoAttentionModel()), "Cannot find attention as no node matches");
+});
+
+Deno.test("patchAttention() throws when the selection matches no site, listing the sites", () => {
+  assertThrowsWith(
+    () => patchAttention(buildTorchAttentionModel().model, { layers: /up_blocks/ }),
+    "Cannot patch attention as no site matches the selection: current sites are " +
+      "/self_attn/Softmax (self), /cross_attn/Softmax (cross)",
+  );
+});
+
+Deno.test("patchAttention() refuses opsets older than 13 and bad iteration counts", () => {
+  const old = decode(buildTorchAttentionModel().model);
+  old.opsetImport = [{ domain: "", version: 12 }];
+  assertThrowsWith(
+    () => patchAttention(P.ModelProto.encode(old).finish()),
+    "Cannot patch attention as opset 13 or newer is required: current value is 12",
+  );
+  assertThrowsWith(
+    () => patchAttention(buildTorchAttentionModel().model, { entmaxIterations: 1.5 }),
+    "Cannot patch attention as 'entmaxIterations' must be an integer from 0 to 64: current value is 1.5",
+  );
+});
+
+Deno.test("patchAttention() rejects bytes that are not an ONNX model", () => {
+  assertThrowsWith(
+    () => patchAttention(new Uint8Array([0xff, 0xff, 0xff])),
+    "Cannot read the ONNX model as it is not a valid ModelProto: current size is 3 bytes",
+  );
+});
