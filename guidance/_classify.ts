@@ -39,6 +39,9 @@ export function resolveTextInput(index: GraphIndex, textInput: string | null | u
   );
 }
 
+/** Ops whose output depends on their input's shape only. */
+const SHAPE_OPS = new Set(["Shape", "Size"]);
+
 /**
  * Returns a classifier of (query, key, value) tensors.
  *
@@ -46,6 +49,7 @@ export function resolveTextInput(index: GraphIndex, textInput: string | null | u
  * does not, or also depends on a graph input that key and value do not. The second clause matters in
  * UNets: after the first cross-attention the image tokens depend on the text too, yet a later
  * cross-attention still draws its query from the image input and its keys from the text alone.
+ * Dependencies through `Shape`/`Size` do not count.
  */
 export function createClassifier(
   index: GraphIndex,
@@ -56,7 +60,11 @@ export function createClassifier(
   index.inputs.forEach((name, i) => sources.set(name, 1n << BigInt(i)));
   for (const node of index.nodes) {
     let mask = 0n;
-    for (const input of node.input ?? []) mask |= sources.get(input) ?? 0n;
+    // A shape is not conditioning: torch exports reshape K with the batch size read off the image
+    // tokens, which would otherwise make every key depend on the image input.
+    if (!SHAPE_OPS.has(node.opType ?? "")) {
+      for (const input of node.input ?? []) mask |= sources.get(input) ?? 0n;
+    }
     for (const output of node.output ?? []) if (output) sources.set(output, mask);
   }
   if (textInput === null) return () => "self";

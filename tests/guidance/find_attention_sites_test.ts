@@ -35,11 +35,14 @@ Deno.test("findAttentionSites() classifies fused MultiHeadAttention sites", () =
 });
 
 Deno.test("findAttentionSites() keeps later cross-attention cross once image tokens depend on the text", () => {
-  const fixture = buildTorchAttentionModel({ blocks: 3 });
-  assert.deepEqual(
-    findAttentionSites(fixture.model, { layers: "all" }).sites.map((s) => [s.node, s.kind]),
-    fixture.sites.flatMap((s) => [[s.self, "self"], [s.cross, "cross"]]),
-  );
+  for (const dynamicShapes of [false, true]) {
+    // With dynamic shapes K is reshaped with the batch size of the image tokens, as torch exports it.
+    const fixture = buildTorchAttentionModel({ blocks: 3, dynamicShapes });
+    assert.deepEqual(
+      findAttentionSites(fixture.model, { layers: "all" }).sites.map((s) => [s.node, s.kind]),
+      fixture.sites.flatMap((s) => [[s.self, "self"], [s.cross, "cross"]]),
+    );
+  }
 });
 
 Deno.test("findAttentionSites() finds every scale form: Mul, Div, folded into Q and absent", () => {
