@@ -50,7 +50,7 @@ export function randomSeed() {
 }
 
 /**
- * A slider step that gives about 100 to 1000 positions over a range, as a power of ten.
+ * A slider step that gives about 30 to 300 positions over a range, as a power of ten.
  *
  * @param {number} min
  * @param {number} max
@@ -64,7 +64,7 @@ export function randomSeed() {
 export function sliderStep(min, max) {
   const span = max - min;
   if (!(span > 0)) return 1;
-  return 10 ** Math.floor(Math.log10(span / 100));
+  return 10 ** Math.round(Math.log10(span / 100));
 }
 
 /**
@@ -165,7 +165,7 @@ export function buildRequest(settings) {
 /**
  * A short line that tells two jobs apart: the guidance mode and its parameters, and CFG when it is used.
  *
- * @param {Settings} settings
+ * @param {Pick<Settings, "guidance" | "cfg">} settings
  * @returns {string}
  * @example
  * ```js
