@@ -330,6 +330,57 @@ Deno.test({
       }, { initScript: track });
     });
 
+    await t.step("the form works from the keyboard and every control has an accessible name", async () => {
+      await withClient(browser, server!, async ({ page, wire }) => {
+        const unnamed = await page.evaluate(() =>
+          [...document.querySelectorAll(
+            "input, select, textarea, button, a[href], canvas, [role=radiogroup]",
+          )]
+            .filter((el) => (el as HTMLElement).offsetParent !== null)
+            .filter((el) => {
+              const labelled = (el as HTMLInputElement).labels?.length || el.getAttribute("aria-label") ||
+                el.getAttribute("aria-labelledby") || (el.tagName !== "INPUT" && el.textContent?.trim());
+              return !labelled;
+            })
+            .map((el) => el.outerHTML.slice(0, 80))
+        );
+        deepStrictEqual(unnamed, [], "Controls without an accessible name");
+        equal(await page.getAttribute("#status", "aria-live"), "polite");
+
+        // Tab from the prompt reaches Generate; arrow keys move through the guidance modes.
+        await page.focus("#prompt");
+        await page.keyboard.press("Tab");
+        equal(await page.evaluate(() => document.activeElement?.id), "generate");
+        await page.focus('.slot[data-slot="a"] input[value="none"]');
+        await page.keyboard.press("ArrowRight");
+        ok(
+          await page.isChecked('.slot[data-slot="a"] input[value="pladis"]'),
+          "ArrowRight did not pick PLADIS",
+        );
+        ok(await page.isVisible("#a-guidance-scale"), "The PLADIS scale slider did not appear");
+        // The number box beside each slider is its keyboard control: arrows step it and move the slider.
+        await page.focus("#a-guidance-scale");
+        const before = Number(await page.inputValue("#a-guidance-scale"));
+        await page.keyboard.press("ArrowUp");
+        const after = Number(await page.inputValue("#a-guidance-scale"));
+        ok(after > before, "ArrowUp did not raise the scale");
+        equal(Number(await page.inputValue('.slot[data-slot="a"] [data-params] input[type="range"]')), after);
+
+        // Enter generates and Escape cancels.
+        await typeInto(page, "#steps", model.maxSteps);
+        await page.focus("#prompt");
+        await page.keyboard.type("a thick seven");
+        await page.keyboard.press("Enter");
+        await page.keyboard.press("Escape");
+        await waitForPanel(page, "a", "cancelled");
+        const id = await panelJob(page, "a");
+        ok(
+          wire.some((w) => w.type === "sent" && w.json!.type === "cancel" && w.id === id),
+          "Escape sent no cancel",
+        );
+      });
+    });
+
     await t.step(
       "at 375×812 the phone layout shows the form and the result without sideways scrolling",
       async () => {
@@ -379,6 +430,13 @@ Deno.test({
             "A and B are not side by side at 375 px",
           );
           ok(boxes[1]!.x + boxes[1]!.width <= 375, "B spills out of the screen at 375 px");
+          await page.press("#prompt", "Enter");
+          await waitForPanel(page, "a", "done");
+          await waitForPanel(page, "b", "done");
+          await page.evaluate(() => scrollTo(0, 0));
+          await page.screenshot({ path: new URL("client-phone-375x812-ab.png", ARTIFACTS).pathname });
+          const scrollWidthAb = await page.evaluate(() => document.documentElement.scrollWidth);
+          ok(scrollWidthAb <= 375, `The A/B page is ${scrollWidthAb} px wide at 375 px`);
         }, { viewport: { width: 375, height: 812 }, mobile: true });
       },
     );
