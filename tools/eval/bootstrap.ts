@@ -16,11 +16,13 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** A statistic's value and its percentile bootstrap interval. */
+/** A statistic's value and its bootstrap interval. */
 export interface Interval {
   value: number;
   low: number;
   high: number;
+  /** Standard deviation of the bootstrap draws (the standard error). */
+  sd?: number;
 }
 
 /** Options of {@linkcode bootstrapInterval}. */
@@ -54,7 +56,9 @@ export function bootstrapInterval(
     for (let i = 0; i < n; i++) rows[i] = Math.floor(random() * n);
     draws[r] = statistic(rows);
   }
+  const mean = draws.reduce((s, v) => s + v, 0) / resamples;
+  const sd = Math.sqrt(draws.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, resamples - 1));
   draws.sort();
   const at = (q: number) => draws[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))];
-  return { value, low: at((1 - level) / 2), high: at((1 + level) / 2) };
+  return { value, low: at((1 - level) / 2), high: at((1 + level) / 2), sd };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Backend, type FlowManifest, openSession, readModelFile } from "../../sampler/mod.ts";
+import { type Backend, openSession, readModelFile } from "../../sampler/mod.ts";
 
 /** The judge's outputs for a set of images. */
 export interface JudgeOutputs {
@@ -15,6 +15,13 @@ export interface JudgeOutputs {
   features: Float32Array;
   classes: number;
   dim: number;
+}
+
+/** The manifest fields the judge needs. */
+export interface JudgeManifest {
+  id: string;
+  image: { width: number; height: number; channels: number };
+  judge?: { file: string; input: string; logits: string; features: string };
 }
 
 /** A loaded judge. */
@@ -28,7 +35,7 @@ export interface DigitJudge {
 export async function loadDigitJudge(
   backend: Backend,
   dir: string,
-  manifest: FlowManifest,
+  manifest: JudgeManifest,
   { batch = 250 }: { batch?: number } = {},
 ): Promise<DigitJudge> {
   const j = manifest.judge;

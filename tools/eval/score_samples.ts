@@ -37,7 +37,11 @@ export interface SampleScores {
   /** Pooled over every attribute named by a prompt. */
   attributes: Proportion;
   byAttribute: Record<typeof ATTRIBUTES[number], Proportion>;
-  /** Fréchet distance to the reference, with a bootstrap interval when asked for. */
+  /**
+   * Fréchet distance to the reference; with resamples, `low`/`high` are value ∓ 1.96 bootstrap standard
+   * errors (FD is biased upwards in the sample size, and resamples with repeats are more so, so percentile
+   * intervals would sit above the value).
+   */
   fd: Interval;
   hits: SampleHits;
 }
