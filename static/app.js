@@ -444,7 +444,7 @@ class Panel {
     this.bar.max = event.steps;
     this.stepText.textContent = `step 0 / ${event.steps}`;
     this.meta.textContent = `seed ${event.seed}`;
-    this.setState("running");
+    if (this.root.dataset.state !== "cancelling") this.setState("running");
   }
 
   /** @param {{ step: number, steps: number, elapsedMs: number }} event */
