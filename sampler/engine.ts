@@ -36,7 +36,7 @@ export interface Engine {
    * Checks a request against its model and fills every default (the seed included), so a request can be
    * refused before it is queued and its seed reported before it runs. Throws `EngineError`.
    */
-  prepare(req: GenerateRequest): Required<Omit<GenerateRequest, "negativePrompt">> & GenerateRequest;
+  prepare(req: GenerateRequest): Required<Omit<GenerateRequest, "negativePrompt" | "apg">> & GenerateRequest;
   /** Generates one image; rejects with `EngineError` for a bad request, `AbortError` when aborted. */
   generate(req: GenerateRequest, options?: GenerateOptions): Promise<Generation>;
   /** The loaded pipeline of a model. */

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { Backend, Session, TensorValue } from "./backend.ts";
+import { createCfgCombiner } from "./cfg.ts";
 import { sampleFlowEuler, type SamplerOptions } from "./euler.ts";
 import type { FlowManifest, Manifest } from "./manifest.ts";
 import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
@@ -100,6 +101,7 @@ export async function loadFlowPipeline(
     );
     const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
     const size = n * pixels;
+    const combine = createCfgCombiner(r.cfg, r.apg);
     const velocity = async (x: Float32Array, t: number, dt: number) => {
       const xs = cfg ? new Float32Array(2 * size) : x;
       if (cfg) xs.set(x), xs.set(x, size);
@@ -114,10 +116,14 @@ export async function loadFlowPipeline(
       }
       const v = (await denoiser.run(feeds))[dn.output].data as Float32Array;
       if (!cfg) return v;
-      // Classifier-free guidance: v = v_uncond + cfg · (v_cond − v_uncond).
-      const out = new Float32Array(size);
-      for (let j = 0; j < size; j++) out[j] = v[size + j] + r.cfg * (v[j] - v[size + j]);
-      return out;
+      // Guidance acts on clean-sample predictions x̂ = x + (1 − t)·v, then back to a velocity.
+      const k = 1 - t;
+      const x0 = combine(
+        v.subarray(0, size).map((vj, j) => x[j] + k * vj),
+        v.subarray(size).map((vj, j) => x[j] + k * vj),
+        n,
+      );
+      return x0.map((d, j) => (d - x[j]) / k);
     };
     const x = await sampleFlowEuler(velocity, noise, flowTimes(r.steps), options);
     return { x, unknown };
@@ -127,12 +133,8 @@ export async function loadFlowPipeline(
     manifest,
     patched: patched.kinds,
     encodeText,
-    async sampleBatch({ prompts, seeds, negativePrompt, steps, guidance, cfg, signal }) {
-      const r = resolveRequest(
-        { prompt: "", negativePrompt, steps, guidance, cfg, seed: 0 },
-        manifest,
-        patched.kinds,
-      );
+    async sampleBatch({ prompts, seeds, signal, ...settings }) {
+      const r = resolveRequest({ ...settings, prompt: "", seed: 0 }, manifest, patched.kinds);
       const noise = new Float32Array(pixels * prompts.length);
       seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, pixels), i * pixels));
       return (await sample(prompts, noise, r, { signal })).x;

@@ -19,3 +19,4 @@ export * from "./types.ts";
 export * from "./flow_pipeline.ts";
 export * from "./patch_cache.ts";
 export * from "./sd_pipeline.ts";
+export * from "./cfg.ts";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { APG_DEFAULTS, type ApgOptions } from "./cfg.ts";
 import { EngineError } from "./errors.ts";
 import type { Manifest } from "./manifest.ts";
 import { MAX_SEED, randomSeed } from "./rng.ts";
@@ -15,6 +16,8 @@ export interface ResolvedRequest {
   steps: number;
   seed: number;
   cfg: number;
+  /** APG parameters when APG replaces CFG. */
+  apg?: ApgOptions;
   guidance: { mode: GuidanceMode; scale: number; eta: number; zeta: number; layers: LayerKind };
 }
 
@@ -65,8 +68,17 @@ export function resolveRequest(
     eta = inRange(req.guidance?.eta ?? eta, g.ranges.gag.eta, "guidance.eta");
     zeta = inRange(req.guidance?.zeta ?? zeta, g.ranges.gag.zeta, "guidance.zeta");
   }
+  let apg: ApgOptions | undefined;
+  if (req.apg) {
+    apg = {
+      eta: inRange(req.apg.eta ?? APG_DEFAULTS.eta, [0, 1], "apg.eta"),
+      beta: inRange(req.apg.beta ?? APG_DEFAULTS.beta, [-1, 1], "apg.beta"),
+      r: req.apg.r === undefined ? undefined : inRange(req.apg.r, [1e-3, 1e6], "apg.r"),
+    };
+  }
   return {
     prompt: req.prompt,
+    apg,
     negativePrompt: req.negativePrompt ?? "",
     steps,
     seed,

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import type { Backend, Session, TensorData, TensorValue } from "./backend.ts";
+import { createCfgCombiner } from "./cfg.ts";
 import { sampleEulerEpsilon } from "./euler.ts";
 import type { Pipeline } from "./flow_pipeline.ts";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
@@ -129,8 +130,9 @@ export async function loadSdPipeline(
       dims: text.states.dims,
     };
     const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
+    const combine = createCfgCombiner(r.cfg, r.apg);
     const { sigmas, timesteps } = sdTurboSchedule(r.steps, manifest.schedule);
-    const epsilon = async (xScaled: Float32Array, _sigma: number, i: number) => {
+    const epsilon = async (xScaled: Float32Array, sigma: number, i: number) => {
       const xs = cfg ? new Float32Array(2 * total) : xScaled;
       if (cfg) xs.set(xScaled), xs.set(xScaled, total);
       const t = timesteps[i];
@@ -145,9 +147,11 @@ export async function loadSdPipeline(
       });
       const eps = toFloat32(out[un.output].data);
       if (!cfg) return eps;
-      const guided = new Float32Array(total);
-      for (let j = 0; j < total; j++) guided[j] = eps[total + j] + r.cfg * (eps[j] - eps[total + j]);
-      return guided;
+      // Guidance acts on clean-sample predictions x̂ = x − σ·ε, then back to ε.
+      const c = Math.sqrt(sigma * sigma + 1);
+      const x0 = (e: Float32Array) => e.map((ej, j) => xScaled[j] * c - sigma * ej);
+      const guided = combine(x0(eps.subarray(0, total)), x0(eps.subarray(total)), n);
+      return guided.map((d, j) => (xScaled[j] * c - d) / sigma);
     };
     const start = noise.map((v) => v * sigmas[0]);
     return { x: await sampleEulerEpsilon(epsilon, start, sigmas, options), unknown: text.unknown };
@@ -157,12 +161,8 @@ export async function loadSdPipeline(
     manifest,
     patched: patched.kinds,
     encodeText,
-    async sampleBatch({ prompts, seeds, negativePrompt, steps, guidance, cfg, signal }) {
-      const r = resolveRequest(
-        { prompt: "", negativePrompt, steps, guidance, cfg, seed: 0 },
-        manifest,
-        patched.kinds,
-      );
+    async sampleBatch({ prompts, seeds, signal, ...settings }) {
+      const r = resolveRequest({ ...settings, prompt: "", seed: 0 }, manifest, patched.kinds);
       const noise = new Float32Array(size * prompts.length);
       seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, size), i * size));
       return (await sample(prompts, noise, r, { signal })).x;

@@ -33,6 +33,8 @@ export interface GenerateRequest {
   guidance?: GuidanceRequest;
   /** Classifier-free guidance scale; 1 (default) runs one pass. */
   cfg?: number;
+  /** Use adaptive projected guidance (APG) instead of plain CFG when `cfg` > 1. */
+  apg?: { eta?: number; r?: number; beta?: number };
 }
 
 /** A step as the engine reports it; `render()` decodes the step's clean-sample estimate on demand. */
