@@ -10,23 +10,28 @@ import { openApiDocument } from "./openapi.ts";
 import { describeIssues } from "./schemas.ts";
 import { readyEngine, type ServerState } from "./state.ts";
 import { MIME } from "./protocol.ts";
+import { yieldToEventLoop } from "./_yield.ts";
 
-/** Reads a JSON body within `limit` bytes, as strict UTF-8. */
+/** Reads a JSON body within `limit` bytes, as strict UTF-8; stops reading as soon as the limit is passed. */
 export async function readJson(req: Request, limit: number): Promise<unknown> {
+  const tooLarge = (size: string) =>
+    apiError({
+      code: "too_large",
+      message: `Cannot read the body as it is larger than ${limit} bytes: ${size}`,
+    });
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > limit) {
-    throw apiError({
-      code: "too_large",
-      message: `Cannot read the body as it is larger than ${limit} bytes: ${declared}`,
-    });
+  if (declared > limit) throw tooLarge(String(declared));
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  // A chunked body declares no length: count while reading (leaving the loop cancels the stream), so a
+  // large body is never buffered whole.
+  for await (const chunk of req.body ?? []) {
+    length += chunk.length;
+    if (length > limit) throw tooLarge(`at least ${length}`);
+    chunks.push(chunk);
   }
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.length > limit) {
-    throw apiError({
-      code: "too_large",
-      message: `Cannot read the body as it is larger than ${limit} bytes: ${bytes.length}`,
-    });
-  }
+  const bytes = new Uint8Array(length);
+  chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
@@ -52,9 +57,12 @@ export function apiRoutes(state: ServerState): Hono {
     const { format, size, ...request } = parsed.data;
     try {
       const prepared = engine.prepare(request);
-      const gen = await queue.run((signal) => engine.generate(prepared, { signal }), {
-        signal: c.req.raw.signal,
-      });
+      const gen = await queue.run(
+        (signal) => engine.generate(prepared, { signal, onStep: yieldToEventLoop }),
+        {
+          signal: c.req.raw.signal,
+        },
+      );
       const image = await encodeImage(gen.image, { format, size });
       const headers: Record<string, string> = {
         "content-type": MIME[format],

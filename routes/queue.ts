@@ -22,7 +22,6 @@ export interface JobOptions {
 
 interface Waiting {
   start: () => void;
-  abort: () => void;
   onPosition?: (position: number) => void;
 }
 
@@ -80,52 +79,55 @@ export class JobQueue {
       this.stats.outcomes.rejected++;
       return Promise.reject(new BusyError(this.retryAfter()));
     }
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
       this.#controllers.add(controller);
-      const onAbort = () => controller.abort(signal?.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const forward = () => controller.abort(signal?.reason);
+      signal?.addEventListener("abort", forward, { once: true });
       const entry: Waiting = {
         onPosition,
-        abort: () => {
-          this.#controllers.delete(controller);
-          this.#waiting.splice(this.#waiting.indexOf(entry), 1);
-          this.#sync();
-          this.#announce();
-          this.stats.outcomes.cancelled++;
-          reject(controller.signal.reason ?? signal?.reason ?? new DOMException("Cancelled", "AbortError"));
-        },
         start: () => {
-          signal?.removeEventListener("abort", waitAbort);
           this.#running++;
           this.#sync();
           onPosition?.(0);
           const t0 = performance.now();
-          let outcome: "done" | "cancelled" | "error" = "done";
-          job(controller.signal)
-            .then(resolve, (e) => {
-              outcome = controller.signal.aborted ? "cancelled" : "error";
-              reject(e);
-            })
-            .finally(() => {
-              this.#controllers.delete(controller);
-              signal?.removeEventListener("abort", onAbort);
-              const ms = performance.now() - t0;
-              if (outcome === "done") this.#avgMs = 0.8 * this.#avgMs + 0.2 * ms;
-              this.stats.outcomes[outcome]++;
-              this.stats.durations.push(ms);
-              if (this.stats.durations.length > 1000) this.stats.durations.shift();
-              this.onFinish?.(ms, outcome);
-              this.#running--;
+          // The slot is freed before the caller hears the outcome, so it may submit again at once.
+          const finish = (outcome: "done" | "cancelled" | "error", settle: () => void) => {
+            this.#controllers.delete(controller);
+            signal?.removeEventListener("abort", forward);
+            const ms = performance.now() - t0;
+            if (outcome === "done") this.#avgMs = 0.8 * this.#avgMs + 0.2 * ms;
+            this.stats.outcomes[outcome]++;
+            this.stats.durations.push(ms);
+            if (this.stats.durations.length > 1000) this.stats.durations.shift();
+            this.#running--;
+            try {
               this.#next();
-            });
+              this.onFinish?.(ms, outcome);
+            } finally {
+              settle();
+            }
+          };
+          // A job that throws synchronously still settles the promise and frees its slot.
+          new Promise<T>((ok) => ok(job(controller.signal))).then(
+            (value) => finish("done", () => resolve(value)),
+            (e) => finish(controller.signal.aborted ? "cancelled" : "error", () => reject(e)),
+          );
         },
       };
-      const waitAbort = () => entry.abort();
-      signal?.addEventListener("abort", waitAbort, { once: true });
+      // One listener handles every way a waiting job is cancelled (its signal, cancelAll), once; a
+      // running job sees the aborted signal itself.
       controller.signal.addEventListener("abort", () => {
-        if (this.#waiting.includes(entry)) entry.abort();
+        const i = this.#waiting.indexOf(entry);
+        if (i === -1) return;
+        this.#waiting.splice(i, 1);
+        this.#controllers.delete(controller);
+        signal?.removeEventListener("abort", forward);
+        this.#sync();
+        this.#announce();
+        this.stats.outcomes.cancelled++;
+        reject(controller.signal.reason);
       }, { once: true });
       this.#waiting.push(entry);
       this.#sync();

@@ -31,7 +31,8 @@ export function createSchemas({ maxPromptChars, maxImageSize }: SchemaLimits) {
     seed: z.number().int().min(0).max(MAX_SEED).optional(),
     guidance: Guidance.optional(),
     cfg: finite.min(1).max(100).optional(),
-    apg: z.strictObject({ eta: finite.optional(), r: finite.positive().optional(), beta: finite.optional() }).optional(),
+    apg: z.strictObject({ eta: finite.optional(), r: finite.positive().optional(), beta: finite.optional() })
+      .optional(),
     format: z.enum(["png", "jpeg"]).default("png"),
     size: z.number().int().min(8).max(maxImageSize).optional(),
   };

@@ -13,7 +13,8 @@ import type { WSContext } from "hono/ws";
 import { upgradeWebSocket } from "hono/deno";
 import { encodeImage } from "../sampler/mod.ts";
 import { apiError, clientError, type ErrorBody, isAbort } from "./errors.ts";
-import { encodeFrame } from "./protocol.ts";
+import { encodeFrame, type Frame } from "./protocol.ts";
+import { yieldToEventLoop } from "./_yield.ts";
 import { describeIssues, type WsMessage } from "./schemas.ts";
 import { readyEngine, type ServerState } from "./state.ts";
 
@@ -56,8 +57,12 @@ export function wsRoutes(state: ServerState): Hono {
     upgradeWebSocket(() => {
       const jobs = new Map<string, AbortController>();
       let socket: WSContext | undefined;
+      // A socket may close while its job runs: sends after that are dropped, never thrown into the job.
       const send = (event: Record<string, unknown>) => {
         if (socket?.readyState === 1) socket.send(JSON.stringify(event));
+      };
+      const sendFrame = (frame: Frame) => {
+        if (socket?.readyState === 1) socket.send(encodeFrame(frame));
       };
       const fail = (id: string | null, body: ErrorBody) => send({ type: "error", id, ...body });
       const buffered = () => (socket?.raw as WebSocket | undefined)?.bufferedAmount ?? 0;
@@ -87,6 +92,7 @@ export function wsRoutes(state: ServerState): Hono {
               engine.generate(prepared, {
                 signal,
                 onStep: async (e) => {
+                  await yieldToEventLoop();
                   send({
                     type: "progress",
                     id,
@@ -100,16 +106,14 @@ export function wsRoutes(state: ServerState): Hono {
                     format: previews.format,
                     size: previews.size,
                   });
-                  socket?.send(
-                    encodeFrame({
-                      kind: "preview",
-                      step: e.step,
-                      steps: e.steps,
-                      format: previews.format,
-                      id,
-                      image,
-                    }),
-                  );
+                  sendFrame({
+                    kind: "preview",
+                    step: e.step,
+                    steps: e.steps,
+                    format: previews.format,
+                    id,
+                    image,
+                  });
                 },
               }),
             {
@@ -125,9 +129,7 @@ export function wsRoutes(state: ServerState): Hono {
             },
           );
           const image = await encodeImage(gen.image, { format, size });
-          if (socket?.readyState === 1) {
-            socket.send(encodeFrame({ kind: "final", step: gen.steps, steps: gen.steps, format, id, image }));
-          }
+          sendFrame({ kind: "final", step: gen.steps, steps: gen.steps, format, id, image });
           send({
             type: "done",
             id,
@@ -166,11 +168,14 @@ export function wsRoutes(state: ServerState): Hono {
               message: "Cannot read a binary message: send JSON text",
             });
           }
-          if (data.length > config.MAX_WS_MESSAGE_BYTES) {
+          // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: encode only when the limit may be passed.
+          const bytes = data.length * 3 > config.MAX_WS_MESSAGE_BYTES
+            ? new TextEncoder().encode(data).length
+            : data.length;
+          if (bytes > config.MAX_WS_MESSAGE_BYTES) {
             return fail(null, {
               code: "too_large",
-              message:
-                `Cannot read a message longer than ${config.MAX_WS_MESSAGE_BYTES} bytes: ${data.length}`,
+              message: `Cannot read a message longer than ${config.MAX_WS_MESSAGE_BYTES} bytes: ${bytes}`,
             });
           }
           let json: unknown;
