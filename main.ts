@@ -6,11 +6,11 @@
  * @module
  */
 
-/** Bumped when the patcher's output changes, so cached patched models are rebuilt. */
-const PATCH_VERSION = "1";
 import { cachedPatch, createEngine, guidancePatch } from "./sampler/mod.ts";
 import { createApp, createSchemas, JobQueue, parseConfig, type ServerState } from "./routes/mod.ts";
 
+/** Bumped when the patcher's output changes, so cached patched models are rebuilt. */
+const PATCH_VERSION = "1";
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
 const started = performance.now();
@@ -49,14 +49,18 @@ try {
       onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
     }),
     log: (m) => log("info", m),
+    lazy: config.LOAD_MODELS === "lazy",
   });
+  Object.assign(state.startup, state.engine.stages);
   state.startup.models = Math.round(performance.now() - started - state.startup.imports);
-  // One tiny generation per model so the first user does not pay for kernel compilation.
-  const t0 = performance.now();
-  for (const m of state.engine.models()) {
-    await state.engine.generate({ model: m.id, prompt: "", steps: 1, seed: 0 });
+  if (config.LOAD_MODELS === "eager") {
+    // One tiny generation per model so the first user does not pay for kernel compilation.
+    const t0 = performance.now();
+    for (const m of state.engine.models()) {
+      await state.engine.generate({ model: m.id, prompt: "", steps: 1, seed: 0 });
+    }
+    state.startup.warmup = Math.round(performance.now() - t0);
   }
-  state.startup.warmup = Math.round(performance.now() - t0);
   state.startup.total = Math.round(performance.now() - started);
   state.phase = "ready";
   log("info", `ready in ${state.startup.total} ms (${JSON.stringify(state.startup)})`);
@@ -64,6 +68,17 @@ try {
   console.error((e as Error).message);
   await server.shutdown();
   Deno.exit(1);
+}
+
+if (config.IDLE_RELEASE_MS > 0) {
+  // Scale-to-zero friendliness: idle instances give their session memory back; the next job reloads.
+  setInterval(async () => {
+    const engine = state.engine;
+    if (engine?.loaded().length && state.queue.idleMs() > config.IDLE_RELEASE_MS) {
+      await engine.release();
+      log("info", `released idle models after ${config.IDLE_RELEASE_MS} ms without jobs`);
+    }
+  }, Math.min(config.IDLE_RELEASE_MS, 5000));
 }
 
 let stopping = false;

@@ -36,6 +36,10 @@ export const ConfigSchema = z.object({
   QUEUE_SIZE: int(16, 0, 10_000),
   /** Grace for running jobs on SIGTERM before they are cancelled. */
   SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000),
+  /** `eager` loads every model before /healthz turns ready; `lazy` loads each on its first request. */
+  LOAD_MODELS: z.enum(["eager", "lazy"]).default("eager"),
+  /** Release the models' sessions after this long without jobs (0 = never); they reload on demand. */
+  IDLE_RELEASE_MS: int(0, 0, 86_400_000),
   /** Cache folder for guidance-patched models. */
   CACHE_DIR: z.string().min(1).default(new URL("../.cache", import.meta.url).pathname),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -40,6 +40,7 @@ export class JobQueue {
   #waiting: Waiting[] = [];
   #avgMs = 1000;
   #controllers = new Set<AbortController>();
+  #lastActive = performance.now();
   readonly stats: QueueStats = {
     running: 0,
     waiting: 0,
@@ -58,6 +59,11 @@ export class JobQueue {
   /** Jobs waiting now. */
   get waiting(): number {
     return this.#waiting.length;
+  }
+
+  /** Milliseconds since the queue last had a job (0 while it has one). */
+  idleMs(): number {
+    return this.#running || this.#waiting.length ? 0 : performance.now() - this.#lastActive;
   }
 
   /** Whether a job submitted now would be refused. */
@@ -142,6 +148,7 @@ export class JobQueue {
   }
 
   #sync() {
+    this.#lastActive = performance.now();
     this.stats.running = this.#running;
     this.stats.waiting = this.#waiting.length;
   }

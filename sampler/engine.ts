@@ -11,6 +11,7 @@ import type { PatchFn } from "./guidance_feeds.ts";
 import { readManifest } from "./model_files.ts";
 import { loadSdPipeline } from "./sd_pipeline.ts";
 import { resolveRequest } from "./request.ts";
+import type { Manifest } from "./manifest.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind, ModelInfo } from "./types.ts";
 import { GUIDANCE_MODES } from "../guidance/mod.ts";
 
@@ -24,6 +25,8 @@ export interface EngineOptions {
   /** Patches denoisers for guidance. */
   patch: PatchFn;
   log?: (message: string) => void;
+  /** Load each model on its first request instead of at start. */
+  lazy?: boolean;
 }
 
 /** A started engine. */
@@ -39,14 +42,25 @@ export interface Engine {
   prepare(req: GenerateRequest): Required<Omit<GenerateRequest, "negativePrompt" | "apg">> & GenerateRequest;
   /** Generates one image; rejects with `EngineError` for a bad request, `AbortError` when aborted. */
   generate(req: GenerateRequest, options?: GenerateOptions): Promise<Generation>;
-  /** The loaded pipeline of a model. */
+  /** The pipeline of a loaded model (throws for a model not loaded yet). */
   pipeline(id?: string): Pipeline;
+  /** Loads a model once (concurrent calls share the load) and returns its pipeline. */
+  load(id?: string): Promise<Pipeline>;
+  /** Ids of the models loaded now. */
+  loaded(): string[];
+  /** Releases every loaded model's sessions; the next request loads it again (scale-to-zero idling). */
+  release(): Promise<void>;
+  /** Start-up stage timings (ms): backend start, per model patch and session creation. */
+  readonly stages: Record<string, number>;
   close(): Promise<void>;
 }
 
-function describe(p: Pipeline, isDefault: boolean): ModelInfo {
-  const m = p.manifest;
-  const patched: LayerKind[] = p.patched.length === 2 ? ["cross", "self", "all"] : [...p.patched];
+function declaredKinds(m: Manifest): LayerKind[] {
+  return m.guidance.layers === "all" ? ["cross", "self"] : [m.guidance.layers];
+}
+
+function describe(m: Manifest, kinds: readonly LayerKind[], isDefault: boolean): ModelInfo {
+  const layers: LayerKind[] = kinds.length === 2 ? ["cross", "self", "all"] : [...kinds];
   return {
     id: m.id,
     name: m.name,
@@ -57,8 +71,8 @@ function describe(p: Pipeline, isDefault: boolean): ModelInfo {
     defaultSteps: m.steps.default,
     maxSteps: m.steps.max,
     guidance: {
-      modes: p.patched.length ? GUIDANCE_MODES : ["none"],
-      layers: patched,
+      modes: kinds.length ? GUIDANCE_MODES : ["none"],
+      layers,
       defaults: m.guidance.defaults,
       ranges: m.guidance.ranges,
     },
@@ -66,10 +80,19 @@ function describe(p: Pipeline, isDefault: boolean): ModelInfo {
   };
 }
 
-/** Starts the backend and loads the models (each session once). */
+interface Entry {
+  dir: string;
+  manifest: Manifest;
+  loaded?: Pipeline;
+  loading?: Promise<Pipeline>;
+}
+
+/** Starts the backend, reads every manifest and (unless `lazy`) loads the models, each session once. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
-  const { modelsDir, backend: choice = "auto", patch, log = console.log } = options;
+  const { modelsDir, backend: choice = "auto", patch, log = console.log, lazy = false } = options;
+  let t0 = performance.now();
   const backend = await createBackend(choice, { log });
+  const stages: Record<string, number> = { backend: Math.round(performance.now() - t0) };
   log(`backend: ${backend.name} (${backend.reason})`);
   let ids = options.models;
   if (!ids?.length) {
@@ -84,63 +107,111 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   if (!ids.length) {
     throw new Error(`Cannot start engine as ${modelsDir} holds no model folder with a manifest.json`);
   }
-  const pipelines = new Map<string, Pipeline>();
-  try {
-    for (const id of ids) {
-      const dir = join(modelsDir, id);
-      const manifest = await readManifest(dir);
-      if (manifest.id !== id) {
-        throw new Error(
-          `Cannot load model manifest ${
-            join(dir, "manifest.json")
-          } as its 'id' is '${manifest.id}', not the folder name '${id}'`,
-        );
-      }
-      const t0 = performance.now();
-      const load = manifest.kind === "sd"
-        ? loadSdPipeline(dir, manifest, backend, patch)
-        : loadFlowPipeline(dir, manifest, backend, patch);
-      pipelines.set(id, await load);
-      log(`model ${id}: loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+  const entries = new Map<string, Entry>();
+  for (const id of ids) {
+    const dir = join(modelsDir, id);
+    const manifest = await readManifest(dir);
+    if (manifest.id !== id) {
+      throw new Error(
+        `Cannot load model manifest ${
+          join(dir, "manifest.json")
+        } as its 'id' is '${manifest.id}', not the folder name '${id}'`,
+      );
     }
-  } catch (e) {
-    for (const p of pipelines.values()) await p.release();
-    throw e;
+    entries.set(id, { dir, manifest });
   }
   const defaultModel = ids[0];
-  const pipeline = (id = defaultModel) => {
-    const p = pipelines.get(id);
-    if (!p) {
+  const entry = (id = defaultModel) => {
+    const e = entries.get(id);
+    if (!e) {
       throw new EngineError(
         "not_found",
-        `Cannot find model '${id}': available models are ${[...pipelines.keys()].join(", ")}`,
+        `Cannot find model '${id}': available models are ${[...entries.keys()].join(", ")}`,
         "model",
       );
     }
-    return p;
+    return e;
   };
+  const load = (id?: string): Promise<Pipeline> => {
+    const e = entry(id);
+    if (e.loaded) return Promise.resolve(e.loaded);
+    e.loading ??= (async () => {
+      const start = performance.now();
+      let patchMs = 0;
+      const timedPatch: PatchFn = async (model, req) => {
+        const p0 = performance.now();
+        try {
+          return await patch(model, req);
+        } finally {
+          patchMs += performance.now() - p0;
+        }
+      };
+      try {
+        const p = e.manifest.kind === "sd"
+          ? await loadSdPipeline(e.dir, e.manifest, backend, timedPatch)
+          : await loadFlowPipeline(e.dir, e.manifest, backend, timedPatch);
+        const total = performance.now() - start;
+        stages[`${e.manifest.id}.patch`] = Math.round(patchMs);
+        stages[`${e.manifest.id}.sessions`] = Math.round(total - patchMs);
+        log(`model ${e.manifest.id}: loaded in ${total.toFixed(0)} ms (patch ${patchMs.toFixed(0)} ms)`);
+        e.loaded = p;
+        return p;
+      } finally {
+        e.loading = undefined;
+      }
+    })();
+    return e.loading;
+  };
+  const release = async () => {
+    // Detach every pipeline first, so a job arriving meanwhile loads fresh sessions instead of using
+    // ones being released.
+    const loaded = [...entries.values()].flatMap((e) => (e.loaded ? [e.loaded] : []));
+    for (const e of entries.values()) e.loaded = undefined;
+    for (const p of loaded) await p.release();
+  };
+  if (!lazy) {
+    t0 = performance.now();
+    try {
+      for (const id of ids) await load(id);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+  }
+  const kinds = (e: Entry) => e.loaded?.patched ?? declaredKinds(e.manifest);
   return {
     backend,
     defaultModel,
-    models: () => [...pipelines.values()].map((p) => describe(p, p.manifest.id === defaultModel)),
-    pipeline,
+    stages,
+    models: () =>
+      [...entries.values()].map((e) => describe(e.manifest, kinds(e), e.manifest.id === defaultModel)),
+    pipeline(id) {
+      const p = entry(id).loaded;
+      if (!p) {
+        throw new Error(
+          `Cannot use model '${id ?? defaultModel}' as it is not loaded: await engine.load() first`,
+        );
+      }
+      return p;
+    },
+    load,
+    loaded: () => [...entries.values()].filter((e) => e.loaded).map((e) => e.manifest.id),
+    release,
     prepare(req) {
-      const p = pipeline(req.model);
-      const r = resolveRequest(req, p.manifest, p.patched);
+      const e = entry(req.model);
+      const r = resolveRequest(req, e.manifest, kinds(e));
       return {
         ...req,
-        model: p.manifest.id,
+        model: e.manifest.id,
         steps: r.steps,
         seed: r.seed,
         cfg: r.cfg,
+        apg: r.apg,
         guidance: r.guidance,
         prompt: r.prompt,
       };
     },
-    generate: (req, opts) => pipeline(req.model).generate(req, opts),
-    async close() {
-      for (const p of pipelines.values()) await p.release();
-      pipelines.clear();
-    },
+    generate: async (req, opts) => (await load(req.model)).generate(req, opts),
+    close: release,
   };
 }

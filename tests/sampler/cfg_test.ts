@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { createCfgCombiner } from "../../sampler/mod.ts";
 import { testEngine } from "../_engine.ts";
 
-const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 2);
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const random = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 2);
+const maxDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 Deno.test("APG with eta 1, no norm threshold and no momentum equals CFG at the same scale", () => {
   const cfg = createCfgCombiner(4, undefined), apg = createCfgCombiner(4, { eta: 1, beta: 0 });
@@ -40,7 +42,14 @@ Deno.test({
       const cfg = await p.sampleBatch(base);
       const apg = await p.sampleBatch({ ...base, apg: { eta: 1, beta: 0 } });
       assert.ok(maxDiff(cfg, apg) < 1e-4, `APG(η=1, β=0) differs from CFG by ${maxDiff(cfg, apg)}`);
-      const both = await engine.generate({ prompt: "a thick seven", steps: 2, seed: 3, cfg: 3, apg: {}, guidance: { mode: "gag" } });
+      const both = await engine.generate({
+        prompt: "a thick seven",
+        steps: 2,
+        seed: 3,
+        cfg: 3,
+        apg: {},
+        guidance: { mode: "gag" },
+      });
       assert.equal(both.mode, "gag");
       assert.equal(both.image.width, 28);
     } finally {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { createBackend, encodeImage, type Engine, parseManifest } from "../../sampler/mod.ts";
-import { testEngine } from "../_engine.ts";
+import {
+  createBackend,
+  createEngine,
+  encodeImage,
+  type Engine,
+  guidancePatch,
+  parseManifest,
+} from "../../sampler/mod.ts";
+import { MODELS_DIR, testEngine } from "../_engine.ts";
 
 let engine: Engine | undefined;
 const shared = async () => engine ??= await testEngine("wasm");
@@ -140,6 +147,33 @@ Deno.test({
       assert.ok(worst <= 2, `WebGPU and wasm differ by ${worst} levels`);
     } finally {
       await gpu.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a lazy engine loads a model on its first request, releases it when idle and reloads it on demand",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lazy = await createEngine({
+      modelsDir: MODELS_DIR,
+      backend: "wasm",
+      patch: guidancePatch,
+      lazy: true,
+      log: () => {},
+    });
+    try {
+      assert.deepEqual(lazy.loaded(), []);
+      assert.equal(lazy.models()[0].id, "digits", "models are listed before they load");
+      const a = await lazy.generate({ prompt: "one", steps: 1, seed: 9 });
+      assert.deepEqual(lazy.loaded(), ["digits"]);
+      await lazy.release();
+      assert.deepEqual(lazy.loaded(), []);
+      const b = await lazy.generate({ prompt: "one", steps: 1, seed: 9 });
+      assert.deepEqual(b.image.data, a.image.data);
+    } finally {
+      await lazy.close();
     }
   },
 });

@@ -4,15 +4,21 @@ Usage: /usr/bin/python3 tools/train/train.py [--steps N] [--resume]
 Checkpoints go to .cache/train/ckpt.pt every 25 steps; the log is appended to models/digits/training_log.txt.
 """
 
-import argparse
-import copy
-import json
 import os
-import time
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+# torch parallelises with OpenMP; OpenBLAS threads on top of that only spin against it, and spinning
+# OpenMP workers stall whenever the machine has other work, so wait passively.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import copy  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 from common import (CACHE, MODEL_DIR, PAD_ID, TEXT_LEN, Model, attribute_thresholds, attributes, caption,
                     fetch_mnist, sample, split, tokenize)
