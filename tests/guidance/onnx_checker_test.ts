@@ -43,6 +43,12 @@ Deno.test({
       const cases: [string, Uint8Array, PatchOptions][] = [
         ["torch_all", buildTorchAttentionModel({ blocks: 2 }).model, { layers: "all" }],
         ["torch_cross_shapes", buildTorchAttentionModel({ declareShapes: true, scaleForm: "div" }).model, {}],
+        ["torch_fp16_all", buildTorchAttentionModel({ fp16: true, declareShapes: true }).model, {
+          layers: "all",
+        }],
+        ["torch_dynamic", buildTorchAttentionModel({ blocks: 2, dynamicShapes: true }).model, {
+          layers: "all",
+        }],
         ["mha_all", buildMultiHeadAttentionModel({ mhaBias: true }).model, { layers: "all" }],
         ["mha_fp16_cross", buildMultiHeadAttentionModel({ fp16: true }).model, {}],
         ["mha_dynamic", buildBareMultiHeadAttentionModel(), {}],

@@ -62,6 +62,19 @@ Deno.test("patchAttention() output matches the reference on wasm when only cross
   assertCheck(check);
 });
 
+Deno.test("patchAttention() output matches the reference on wasm for float16 torch-style attention", async () => {
+  // The rule runs in float32 on the float16 scores, values and softmax output and casts back; the
+  // CPU provider runs the float16 MatMul/Softmax through float32 casts, so the reference (float64 on
+  // float16-rounded q, k, v) stays close apart from the float16 rounding of the attention output.
+  for (const declareShapes of [false, true]) {
+    const check = await checkFixture(ort, buildTorchAttentionModel({ seed: 5, fp16: true, declareShapes }), {
+      sessionOptions: options,
+    });
+    report(`float16 torch-style, declared shapes ${declareShapes}`, check);
+    assertCheck(check, { tolerance: 5e-3 });
+  }
+});
+
 Deno.test("patchAttention() output matches the reference on wasm for com.microsoft MultiHeadAttention", async () => {
   for (const variant of [{}, { mhaScale: 0.3 }, { mhaBias: true }]) {
     const check = await checkFixture(ort, buildMultiHeadAttentionModel({ seed: 4, ...variant }), {
