@@ -3,6 +3,29 @@
  * Guidance) and PLADIS, and a rewriter that puts the rule into the attention of any ONNX model so
  * one session serves every mode and scale through scalar inputs.
  *
+ * The rule, per token and head over the head dimension, with S = QKᵀ·scale,
+ * o_d = softmax(S)V and o_s = entmax₁.₅(S)V:
+ * o = o_d + a·Δ + b·min(1, η/‖g‖)·g, Δ = o_s − o_d, g = Δ∥ + ζΔ⊥ (Δ split along o_s).
+ * None is a = b = 0, PLADIS is a = λ, b = 0, GAG is a = 1, b = w ({@linkcode guidanceScalars}).
+ *
+ * The patched graph reads `guidance_a_<kind>` and `guidance_b_<kind>` for each patched kind
+ * (cross, self) and the shared `guidance_eta` and `guidance_zeta`, all float32 of shape [1]
+ * ({@linkcode guidanceFeeds} builds them). Choices and limits:
+ * - Forms: MatMul → [Mul|Div] → [Add mask] → Softmax(last axis) → MatMul, with optional Casts, as
+ *   torch exports attention; and com.microsoft MultiHeadAttention with separate q, k, v
+ *   [B, S, hidden] inputs and an optional packed q/k/v `bias` (unfused into plain ops). Packed QKV/KV,
+ *   key_padding_mask, attention_bias, past key/value, causal and BNSH-shaped inputs are reported as
+ *   skipped with the reason.
+ * - Cross versus self by reachability from the text input (default: the input named like
+ *   encoder_hidden_states, text or context), ignoring dependencies through Shape/Size.
+ * - The rule and 1.5-entmax (16 bisection steps, then one exact step on the found support) run in
+ *   float32 even in float16 graphs: inputs are cast up and the output back, so the threshold keeps
+ *   float32 resolution and no float16 kernel is needed for the new ops. An unfused float16
+ *   MultiHeadAttention is computed in float32 for the same reason.
+ * - Only ops that onnxruntime-web's wasm and WebGPU providers both run; opset 13 or newer.
+ * - onnx-proto carries the ONNX 1.10 schema: newer proto fields are dropped, and models with
+ *   external data are not supported.
+ *
  * @example
  * ```ts
  * import { guidanceFeeds, guidanceScalars, patchAttention } from "./guidance/mod.ts";
