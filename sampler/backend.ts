@@ -28,6 +28,8 @@ export interface TensorValue {
 export interface Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Element type of each tensor input and output (`float32`, `int64`, …) where the runtime reports it. */
+  readonly types: Readonly<Record<string, string>>;
   /** Runs the model; rejects with each input's dtype and dims on failure. */
   run(feeds: Record<string, TensorValue>): Promise<Record<string, TensorValue>>;
   release(): Promise<void>;
@@ -128,9 +130,14 @@ function wrap(ort: OrtModule, session: Ort.InferenceSession, label: string): Ses
     }
     return result;
   };
+  const types: Record<string, string> = {};
+  for (const m of [...(session.inputMetadata ?? []), ...(session.outputMetadata ?? [])]) {
+    if (m.isTensor) types[m.name] = m.type;
+  }
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
+    types,
     run(feeds) {
       const next = chain.then(() => run(feeds));
       chain = next.catch(() => {});

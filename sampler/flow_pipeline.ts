@@ -56,6 +56,7 @@ export async function loadFlowPipeline(
     join(dir, te.file),
     [te.input],
     [te.output],
+    { [te.input]: te.inputType, [te.output]: "float32" },
   );
   const dn = manifest.denoiser;
   const source = await readModelFile(dir, dn.file);
@@ -70,6 +71,7 @@ export async function loadFlowPipeline(
     join(dir, dn.file),
     [dn.inputs.sample, dn.inputs.time, dn.inputs.text, ...(dn.inputs.stepSize ? [dn.inputs.stepSize] : [])],
     [dn.output],
+    Object.fromEntries([...Object.values(dn.inputs), dn.output].map((name) => [name, "float32"])),
   );
   const { width, height, channels } = manifest.image;
   const pixels = width * height * channels;

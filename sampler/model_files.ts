@@ -37,8 +37,9 @@ export async function readModelFile(dir: string, file: string): Promise<Uint8Arr
 }
 
 /**
- * Creates a session and checks that it has the named inputs and outputs, so a wrong manifest or a
- * wrong file fails at start with the file and tensor named.
+ * Creates a session and checks that it has the named inputs and outputs with the element types the
+ * manifest gives (`types`: tensor name → type), so a wrong manifest or a wrong file fails at start with
+ * the file and tensor named.
  */
 export async function openSession(
   backend: Backend,
@@ -46,6 +47,7 @@ export async function openSession(
   path: string,
   inputs: readonly string[],
   outputs: readonly string[],
+  types: Readonly<Record<string, string>> = {},
 ): Promise<Session> {
   const session = await backend.createSession(bytes, path);
   const missingIn = inputs.filter((n) => !session.inputNames.includes(n));
@@ -59,6 +61,18 @@ export async function openSession(
     throw new Error(
       `Cannot load model file ${path} as it has no ${what} (inputs: ${session.inputNames.join(", ")}; ` +
         `outputs: ${session.outputNames.join(", ")})`,
+    );
+  }
+  const wrong = Object.entries(types).filter(([name, type]) =>
+    session.types[name] && session.types[name] !== type
+  );
+  if (wrong.length) {
+    await session.release();
+    throw new Error(
+      `Cannot load model file ${path} as ` +
+        wrong.map(([name, type]) =>
+          `tensor '${name}' is ${session.types[name]}, not ${type} as the manifest says`
+        ).join("; "),
     );
   }
   return session;

@@ -57,23 +57,44 @@ export async function loadSdPipeline(
   const tokenizer = await readTokenizer(dir, manifest.tokenizer);
   const te = manifest.textEncoder, un = manifest.unet, va = manifest.vae;
   const teFile = pick(te, backend, dir), unFile = pick(un, backend, dir), vaFile = pick(va, backend, dir);
-  const open = async (f: string, inputs: string[], outputs: string[], bytes?: Uint8Array) =>
-    await openSession(backend, bytes ?? await readModelFile(dir, f), join(dir, f), inputs, outputs);
-  const textEncoder = await open(teFile.file, [te.input], [te.output]);
+  const open = async (f: string, types: Record<string, string>, outputs: string[], bytes?: Uint8Array) => {
+    const inputs = Object.keys(types).filter((n) => !outputs.includes(n));
+    return await openSession(
+      backend,
+      bytes ?? await readModelFile(dir, f),
+      join(dir, f),
+      inputs,
+      outputs,
+      types,
+    );
+  };
+  const textEncoder = await open(teFile.file, { [te.input]: te.inputType, [te.output]: teFile.dtype }, [
+    te.output,
+  ]);
   const patched = await patch(await readModelFile(dir, unFile.file), {
     layers: manifest.guidance.layers,
     textInput: un.inputs.text,
     path: join(dir, unFile.file),
   });
-  const unet = await open(unFile.file, Object.values(un.inputs), [un.output], patched.model);
-  const vae = await open(vaFile.file, [va.input], [va.output]);
+  const unet = await open(
+    unFile.file,
+    {
+      [un.inputs.sample]: unFile.dtype,
+      [un.inputs.timestep]: un.timestepType,
+      [un.inputs.text]: unFile.dtype,
+      [un.output]: unFile.dtype,
+    },
+    [un.output],
+    patched.model,
+  );
+  const vae = await open(vaFile.file, { [va.input]: vaFile.dtype, [va.output]: vaFile.dtype }, [va.output]);
   const pd = manifest.previewDecoder;
   let previewDecoder: Session | undefined;
   let pdFile: { file: string; dtype: "float32" | "float16" } | undefined;
   if (pd) {
     pdFile = pick(pd, backend, dir);
     if (await exists(join(dir, pdFile.file))) {
-      previewDecoder = await open(pdFile.file, [pd.input], [pd.output]);
+      previewDecoder = await open(pdFile.file, { [pd.input]: pdFile.dtype, [pd.output]: pdFile.dtype }, [pd.output]);
     }
   }
   const { channels, width, height, scalingFactor } = manifest.latent;

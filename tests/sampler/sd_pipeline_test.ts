@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createEngine, createTextTokenizer, guidancePatch } from "../../sampler/mod.ts";
+import { clipTokenizerJson, writeSdModel } from "../fixtures/sd_model.ts";
+import { imageSize } from "../_image.ts";
+import { startServer } from "../_server.ts";
+import { openSocket } from "../_client.ts";
+
+const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
+
+Deno.test("the CLIP BPE tokenizer wraps the prompt in start/end tokens and pads to 77", () => {
+  const json = clipTokenizerJson();
+  const vocab = (json.model as { vocab: Record<string, number> }).vocab;
+  const tok = createTextTokenizer(json, {
+    length: 77,
+    padToken: "!",
+    bos: "<|startoftext|>",
+    eos: "<|endoftext|>",
+  });
+  const { ids } = tok.encode("A  RED cat");
+  assert.equal(ids.length, 77);
+  assert.deepEqual(ids.slice(0, 6), [
+    vocab["<|startoftext|>"],
+    vocab["a</w>"],
+    vocab["red</w>"],
+    vocab["cat</w>"],
+    vocab["<|endoftext|>"],
+    vocab["!"],
+  ]);
+  assert.equal(
+    tok.encode("cat ".repeat(100)).ids.at(-1),
+    vocab["<|endoftext|>"],
+    "a long prompt is cut, keeping the end token",
+  );
+});
+
+for (const backend of ["wasm", "webgpu"] as const) {
+  Deno.test({
+    name:
+      `an SD-Turbo-layout model runs 1 and 4 steps with GAG, latent2rgb previews and the VAE on ${backend}`,
+    ...E2E,
+    async fn() {
+      if (backend === "webgpu") {
+        assert.ok(
+          await navigator.gpu?.requestAdapter(),
+          "No WebGPU adapter: apt-get install -y mesa-vulkan-drivers libvulkan1",
+        );
+      }
+      const dir = await Deno.makeTempDir();
+      await writeSdModel(dir);
+      const engine = await createEngine({ modelsDir: dir, backend, patch: guidancePatch, log: () => {} });
+      try {
+        assert.deepEqual(
+          engine.pipeline("tiny-sd").patched,
+          ["cross"],
+          "the fp16 MultiHeadAttention cross-attention is patched",
+        );
+        for (const steps of [1, 4]) {
+          const previews: number[] = [];
+          const gen = await engine.generate(
+            { prompt: "a photo of a red cat", steps, seed: 5, guidance: { mode: "gag" } },
+            { onStep: async (s) => void previews.push((await s.render()).width) },
+          );
+          assert.deepEqual(previews, Array(steps).fill(8), "latent2rgb previews are latent-sized");
+          assert.equal(gen.image.width, 64);
+          assert.equal(gen.image.height, 64);
+        }
+        const none = await engine.generate({ prompt: "a red cat", steps: 2, seed: 5 });
+        const gag = await engine.generate({
+          prompt: "a red cat",
+          steps: 2,
+          seed: 5,
+          guidance: { mode: "gag", scale: 20 },
+        });
+        assert.notDeepEqual(none.image.data, gag.image.data, "guidance changes the image");
+      } finally {
+        await engine.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "a TAESD decoder, when present, decodes the previews at image size",
+  ...E2E,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    await writeSdModel(dir, "tiny-sd", { taesd: true });
+    const engine = await createEngine({
+      modelsDir: dir,
+      backend: "wasm",
+      patch: guidancePatch,
+      log: () => {},
+    });
+    try {
+      const sizes: number[] = [];
+      await engine.generate({ prompt: "a dog", steps: 2, seed: 1 }, {
+        onStep: async (s) => void sizes.push((await s.render()).width),
+      });
+      assert.deepEqual(sizes, [64, 64]);
+    } finally {
+      await engine.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "an SD-Turbo-layout model is served over HTTP and WS with the same bytes for the same seed",
+  ...E2E,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    await writeSdModel(dir);
+    await using server = await startServer({ env: { MODELS_DIR: dir, BACKEND: "wasm" } });
+    const models = await (await fetch(`${server.url}/api/models`)).json();
+    assert.equal(models.models[0].id, "tiny-sd");
+    const body = { prompt: "a blue dog", steps: 4, seed: 77, guidance: { mode: "gag" } };
+    const res = await fetch(`${server.url}/api/generate`, { method: "POST", body: JSON.stringify(body) });
+    assert.equal(res.status, 200);
+    const http = new Uint8Array(await res.arrayBuffer());
+    assert.deepEqual(imageSize(http), { width: 64, height: 64, format: "png" });
+    await using ws = await openSocket(server.wsUrl);
+    ws.send({ type: "generate", id: "sd", ...body, previews: { every: 1, format: "png", size: 32 } });
+    const messages = await ws.job("sd", 60_000);
+    const frames = messages.flatMap((m) => (m.kind === "frame" ? [m.frame] : []));
+    assert.equal(frames.filter((f) => f.kind === "preview").length, 4);
+    const final = frames.find((f) => f.kind === "final")!;
+    assert.deepEqual(final.image, http);
+    assert.equal(
+      decodeFrame(new Uint8Array([1, 2, 0, 4, 0, 4, 1, 0, ...final.image])).image.length,
+      final.image.length,
+    );
+  },
+});
+
+Deno.test({
+  name: "a wrong SD model folder names the file and the tensor",
+  ...E2E,
+  async fn() {
+    const load = (modelsDir: string) =>
+      createEngine({ modelsDir, backend: "wasm", patch: guidancePatch, log: () => {} });
+    const fresh = async () => {
+      const dir = await Deno.makeTempDir();
+      return { dir, root: await writeSdModel(dir) };
+    };
+    const edit = async (root: string, change: (m: Record<string, Record<string, unknown>>) => void) => {
+      const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
+      change(m);
+      await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
+    };
+    let f = await fresh();
+    await Deno.remove(join(f.root, "vae_decoder/model.onnx"));
+    await assert.rejects(load(f.dir), /vae_decoder\/model\.onnx/);
+
+    f = await fresh();
+    await edit(f.root, (m) => (m.unet.inputs as Record<string, string>).sample = "latents");
+    await assert.rejects(
+      load(f.dir),
+      (e: Error) => e.message.includes("unet/model.onnx") && e.message.includes("input 'latents'"),
+    );
+
+    f = await fresh();
+    await edit(f.root, (m) => m.textEncoder.inputType = "int64");
+    await assert.rejects(
+      load(f.dir),
+      (e: Error) =>
+        e.message.includes("text_encoder/model.onnx") &&
+        e.message.includes("'input_ids' is int32, not int64"),
+    );
+
+    f = await fresh();
+    await edit(f.root, (m) => m.unet.dtype = "float16");
+    await assert.rejects(load(f.dir), /unet\/model\.onnx .*float16/);
+  },
+});
