@@ -23,6 +23,7 @@ export async function nativeWithoutSpinning(): Promise<Backend> {
       return {
         inputNames: s.inputNames,
         outputNames: s.outputNames,
+        types: {},
         async run(feeds: Record<string, TensorValue>) {
           const tensors = Object.fromEntries(
             s.inputNames.map((n) => [n, new ort.Tensor(feeds[n].data as Float32Array, feeds[n].dims)]),

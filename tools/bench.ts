@@ -259,9 +259,9 @@ const median = (xs: number[]) => quantile(xs.filter(Number.isFinite), 0.5);
 /** Latency, preview overhead, throughput and memory of one server. */
 async function serverBench(serverBackend: string | undefined) {
   const cacheDir = await Deno.makeTempDir({ prefix: "bench-cache-" });
-  const env: Record<string, string> = { CACHE_DIR: cacheDir, QUEUE_SIZE: "64", LOG_LEVEL: "warn" };
+  const env: Record<string, string> = { CACHE_DIR: cacheDir };
   if (serverBackend) env.BACKEND = serverBackend;
-  const server = await startServer({ ...env, LOG_LEVEL: "info" });
+  const server = await startServer(env);
   try {
     await server.ready;
     const health = await waitHealthy(server.url);
@@ -447,127 +447,129 @@ function report(r: {
   ];
   const ok = r.backends.filter((b): b is BackendResult => !("error" in b));
   const flops = ok.find((b) => b.flops)?.flops;
-  md.push("## Per denoiser call (batch 1, prompt and noise fixed)", "");
-  if (flops) {
+  if (r.backends.length) {
+    md.push("## Per denoiser call (batch 1, prompt and noise fixed)", "");
+    if (flops) {
+      md.push(
+        `Model work per call: ${fmt(flops.unpatched.total / 1e6, 1)} MFLOP (Conv ${
+          fmt(flops.unpatched.byOp.Conv / 1e6, 1)
+        }, MatMul ${fmt((flops.unpatched.byOp.MatMul ?? 0) / 1e6, 1)}, Gemm ${
+          fmt((flops.unpatched.byOp.Gemm ?? 0) / 1e6, 2)
+        }, ConvTranspose ${
+          fmt((flops.unpatched.byOp.ConvTranspose ?? 0) / 1e6, 1)
+        }), counted from the ONNX graph ` +
+          `with the shapes of a real run (2 FLOP per multiply-add; the patched graph: ${
+            fmt(flops.patched.total / 1e6, 1)
+          } MFLOP).`,
+        "",
+      );
+    }
     md.push(
-      `Model work per call: ${fmt(flops.unpatched.total / 1e6, 1)} MFLOP (Conv ${
-        fmt(flops.unpatched.byOp.Conv / 1e6, 1)
-      }, MatMul ${fmt((flops.unpatched.byOp.MatMul ?? 0) / 1e6, 1)}, Gemm ${
-        fmt((flops.unpatched.byOp.Gemm ?? 0) / 1e6, 2)
-      }, ConvTranspose ${
-        fmt((flops.unpatched.byOp.ConvTranspose ?? 0) / 1e6, 1)
-      }), counted from the ONNX graph ` +
-        `with the shapes of a real run (2 FLOP per multiply-add; the patched graph: ${
-          fmt(flops.patched.total / 1e6, 1)
-        } MFLOP).`,
+      markdownTable(
+        [
+          "backend",
+          "unpatched ms",
+          "patched, none ms",
+          "PLADIS ms",
+          "GAG ms",
+          "GAG / unpatched",
+          "none / unpatched",
+          "GFLOP/s",
+          "matmul roof GFLOP/s",
+          "% of roof",
+        ],
+        [
+          ...ok.map((b) => {
+            const u = median(b.calls.unpatched);
+            const g = pairedRatio(b.calls.gag, b.calls.unpatched),
+              n = pairedRatio(b.calls.none, b.calls.unpatched);
+            const gf = flops ? flops.unpatched.total / u / 1e6 : NaN;
+            return [
+              b.backend === "webgpu"
+                ? `webgpu (${b.reason.replace(/^requested by config$/, "forced")})`
+                : b.backend,
+              fmt(u, 2),
+              fmt(median(b.calls.none), 2),
+              fmt(median(b.calls.pladis), 2),
+              fmt(median(b.calls.gag), 2),
+              `**${fmt(g.median, 3)}** (${fmt(g.p10, 2)}–${fmt(g.p90, 2)})`,
+              `${fmt(n.median, 3)} (${fmt(n.p10, 2)}–${fmt(n.p90, 2)})`,
+              fmt(gf, 1),
+              fmt(b.roof.gflops, 1),
+              fmt(100 * gf / b.roof.gflops, 0),
+            ];
+          }),
+          ...(r.torch && "timesMs" in r.torch
+            ? Object.entries(r.torch.timesMs).map(([threads, times]) => {
+              const t = r.torch as TorchResult;
+              const gf = flops ? flops.unpatched.total / median(times) / 1e6 : NaN;
+              return [
+                `PyTorch ${t.torch} eager, ${threads} thread${threads === "1" ? "" : "s"}`,
+                fmt(median(times), 2),
+                "–",
+                "–",
+                "–",
+                "–",
+                "–",
+                fmt(gf, 1),
+                `${fmt(t.roofGflops.torch, 1)} (torch), ${fmt(t.roofGflops.numpy, 1)} (numpy)`,
+                fmt(100 * gf / t.roofGflops.torch, 0),
+              ];
+            })
+            : []),
+        ],
+      ),
       "",
+      "Target: GAG / unpatched ≤ 1.05. GFLOP/s = model FLOPs ÷ unpatched time; the roof is the best of a 1024³ " +
+        "fp32 MatMul on the same runtime (onnxruntime-node's for native, the wasm build's for wasm, the WebGPU " +
+        "kernel for WebGPU).",
     );
-  }
-  md.push(
-    markdownTable(
-      [
-        "backend",
-        "unpatched ms",
-        "patched, none ms",
-        "PLADIS ms",
-        "GAG ms",
-        "GAG / unpatched",
-        "none / unpatched",
-        "GFLOP/s",
-        "matmul roof GFLOP/s",
-        "% of roof",
-      ],
-      [
-        ...ok.map((b) => {
-          const u = median(b.calls.unpatched);
-          const g = pairedRatio(b.calls.gag, b.calls.unpatched),
-            n = pairedRatio(b.calls.none, b.calls.unpatched);
-          const gf = flops ? flops.unpatched.total / u / 1e6 : NaN;
+    if (ok.some((b) => b.backend === "native-nospin")) {
+      md.push(
+        "",
+        "¹ The same onnxruntime-node sessions with `session.intra_op.allow_spinning = 0`, a bench-only backend " +
+          "(`tools/_bench_native.ts`): onnxruntime's pool threads spin-wait after each parallel section, which " +
+          "takes the cores from the next kernel, and from the other sessions, when the cores are few or shared.",
+      );
+    }
+    const webgpu = ok.find((b) => b.backend === "webgpu");
+    if (webgpu) md.push("", `WebGPU adapter: ${webgpu.reason}.`);
+    for (const b of r.backends) if ("error" in b) md.push("", `- ${b.backend}: not measured, ${b.error}`);
+    if (r.torch && "skipped" in r.torch) md.push("", `- PyTorch eager: skipped, ${r.torch.skipped}`);
+    if (r.torch && "timesMs" in r.torch) {
+      md.push(
+        "",
+        `PyTorch loads the EMA weights of .cache/train/ckpt.pt (step ${r.torch.checkpointStep}) into ` +
+          `tools/train/common.py's Model and runs the same x, t, dt and prompt; the largest difference to the ONNX ` +
+          `velocity is ${
+            r.torch.maxAbsDiffToOnnx.toExponential(2)
+          } (large when the checkpoint moved on after the ` +
+          "export). It runs after the ORT rounds, not interleaved with them.",
+      );
+    }
+    md.push(
+      "",
+      "## Per generation (4 steps, in-process engine)",
+      "",
+      markdownTable(
+        ["backend", "none ms", "GAG ms", `CFG ${CFG} ms`, "CFG / GAG", "GAG / none"],
+        ok.filter((b) => b.generations.gag.length).map((b) => {
+          const c = pairedRatio(b.generations.cfg, b.generations.gag),
+            g = pairedRatio(b.generations.gag, b.generations.none);
           return [
-            b.backend === "webgpu"
-              ? `webgpu (${b.reason.replace(/^requested by config$/, "forced")})`
-              : b.backend,
-            fmt(u, 2),
-            fmt(median(b.calls.none), 2),
-            fmt(median(b.calls.pladis), 2),
-            fmt(median(b.calls.gag), 2),
-            `**${fmt(g.median, 3)}** (${fmt(g.p10, 2)}–${fmt(g.p90, 2)})`,
-            `${fmt(n.median, 3)} (${fmt(n.p10, 2)}–${fmt(n.p90, 2)})`,
-            fmt(gf, 1),
-            fmt(b.roof.gflops, 1),
-            fmt(100 * gf / b.roof.gflops, 0),
+            b.backend,
+            fmt(median(b.generations.none), 1),
+            fmt(median(b.generations.gag), 1),
+            fmt(median(b.generations.cfg), 1),
+            `**${fmt(c.median, 2)}** (${fmt(c.p10, 2)}–${fmt(c.p90, 2)})`,
+            `${fmt(g.median, 2)} (${fmt(g.p10, 2)}–${fmt(g.p90, 2)})`,
           ];
         }),
-        ...(r.torch && "timesMs" in r.torch
-          ? Object.entries(r.torch.timesMs).map(([threads, times]) => {
-            const t = r.torch as TorchResult;
-            const gf = flops ? flops.unpatched.total / median(times) / 1e6 : NaN;
-            return [
-              `PyTorch ${t.torch} eager, ${threads} thread${threads === "1" ? "" : "s"}`,
-              fmt(median(times), 2),
-              "–",
-              "–",
-              "–",
-              "–",
-              "–",
-              fmt(gf, 1),
-              `${fmt(t.roofGflops.torch, 1)} (torch), ${fmt(t.roofGflops.numpy, 1)} (numpy)`,
-              fmt(100 * gf / t.roofGflops.torch, 0),
-            ];
-          })
-          : []),
-      ],
-    ),
-    "",
-    "Target: GAG / unpatched ≤ 1.05. GFLOP/s = model FLOPs ÷ unpatched time; the roof is the best of a 1024³ " +
-      "fp32 MatMul on the same runtime (onnxruntime-node's for native, the wasm build's for wasm, the WebGPU " +
-      "kernel for WebGPU).",
-  );
-  if (ok.some((b) => b.backend === "native-nospin")) {
-    md.push(
+      ),
       "",
-      "¹ The same onnxruntime-node sessions with `session.intra_op.allow_spinning = 0`, a bench-only backend " +
-        "(`tools/_bench_native.ts`): onnxruntime's pool threads spin-wait after each parallel section, which " +
-        "takes the cores from the next kernel, and from the other sessions, when the cores are few or shared.",
+      "CFG runs the denoiser on a batch of 2 (prompt and empty prompt) per step; GAG runs the patched graph once.",
     );
   }
-  const webgpu = ok.find((b) => b.backend === "webgpu");
-  if (webgpu) md.push("", `WebGPU adapter: ${webgpu.reason}.`);
-  for (const b of r.backends) if ("error" in b) md.push("", `- ${b.backend}: not measured, ${b.error}`);
-  if (r.torch && "skipped" in r.torch) md.push("", `- PyTorch eager: skipped, ${r.torch.skipped}`);
-  if (r.torch && "timesMs" in r.torch) {
-    md.push(
-      "",
-      `PyTorch loads the EMA weights of .cache/train/ckpt.pt (step ${r.torch.checkpointStep}) into ` +
-        `tools/train/common.py's Model and runs the same x, t, dt and prompt; the largest difference to the ONNX ` +
-        `velocity is ${
-          r.torch.maxAbsDiffToOnnx.toExponential(2)
-        } (large when the checkpoint moved on after the ` +
-        "export). It runs after the ORT rounds, not interleaved with them.",
-    );
-  }
-  md.push(
-    "",
-    "## Per generation (4 steps, in-process engine)",
-    "",
-    markdownTable(
-      ["backend", "none ms", "GAG ms", `CFG ${CFG} ms`, "CFG / GAG", "GAG / none"],
-      ok.filter((b) => b.generations.gag.length).map((b) => {
-        const c = pairedRatio(b.generations.cfg, b.generations.gag),
-          g = pairedRatio(b.generations.gag, b.generations.none);
-        return [
-          b.backend,
-          fmt(median(b.generations.none), 1),
-          fmt(median(b.generations.gag), 1),
-          fmt(median(b.generations.cfg), 1),
-          `**${fmt(c.median, 2)}** (${fmt(c.p10, 2)}–${fmt(c.p90, 2)})`,
-          `${fmt(g.median, 2)} (${fmt(g.p10, 2)}–${fmt(g.p90, 2)})`,
-        ];
-      }),
-    ),
-    "",
-    "CFG runs the denoiser on a batch of 2 (prompt and empty prompt) per step; GAG runs the patched graph once.",
-  );
   if (r.server) {
     const s = r.server;
     md.push(
