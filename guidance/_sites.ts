@@ -13,7 +13,9 @@ export type LayerSelection = "cross" | "self" | "all" | RegExp;
 
 /** An anchor node that was not patched, and why. */
 export interface SkippedSite {
+  /** Name of the anchor node. */
   node: string;
+  /** Why it was not patched. */
   reason: string;
 }
 

@@ -21,11 +21,15 @@ export interface AttentionSiteOptions {
 export interface AttentionSite {
   /** Name of the anchor node (the Softmax, or the MultiHeadAttention node). */
   node: string;
+  /** Cross- or self-attention. */
   kind: AttentionKind;
+  /** Which entry of the form table matched. */
   form: AttentionFormName;
-  /** Tensors feeding Q, K and V. */
+  /** Tensor feeding Q. */
   query: string;
+  /** Tensor feeding K (Kᵀ for the MatMul form). */
   key: string;
+  /** Tensor feeding V. */
   value: string;
   /** Whether `layers` selects the site. */
   selected: boolean;
@@ -33,6 +37,7 @@ export interface AttentionSite {
 
 /** What {@linkcode findAttentionSites} returns. */
 export interface AttentionSiteList {
+  /** Matched sites in graph order. */
   sites: AttentionSite[];
   /** Anchors that are not attention of a supported form, and unselected sites, with reasons. */
   skipped: SkippedSite[];

@@ -4,7 +4,9 @@ import type { GuidanceScalars } from "./guidance_scalars.ts";
 
 /** A plain tensor value for a session feed. */
 export interface ScalarFeed {
+  /** One float32 value. */
   data: Float32Array;
+  /** Always [1]. */
   dims: number[];
 }
 

@@ -21,6 +21,7 @@ export interface GuidanceScalars {
 
 /** A guidance request: the mode and its optional parameters. */
 export interface GuidanceOptions {
+  /** The rule: none, PLADIS or GAG. */
   mode: GuidanceMode;
   /** PLADIS λ or GAG w; defaults {@linkcode GUIDANCE_DEFAULTS}. */
   scale?: number;

@@ -11,9 +11,13 @@ export interface AttentionOperands {
   k: ArrayLike<number>;
   /** Values, [heads, keys, valueDim]. */
   v: ArrayLike<number>;
+  /** Heads (times batch). */
   heads: number;
+  /** Queries per head. */
   queries: number;
+  /** Keys per head. */
   keys: number;
+  /** Size of a query or key vector. */
   headDim: number;
   /** Default: headDim. */
   valueDim?: number;

@@ -24,14 +24,19 @@ export interface PatchOptions extends AttentionSiteOptions {
 
 /** A patched site. */
 export interface PatchedSite {
+  /** Name of the anchor node. */
   node: string;
+  /** Cross- or self-attention; picks the a and b inputs. */
   kind: AttentionKind;
+  /** Which entry of the form table matched. */
   form: AttentionFormName;
 }
 
 /** What {@linkcode patchAttention} did. */
 export interface PatchReport {
+  /** Patched sites in graph order. */
   patched: PatchedSite[];
+  /** Unsupported anchors and unselected sites, with reasons. */
   skipped: SkippedSite[];
   /** Graph inputs added, all float32 of shape [1]. */
   inputs: string[];
