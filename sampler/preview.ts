@@ -113,6 +113,10 @@ export async function encodeImage(
       Image.RESIZE_NEAREST_NEIGHBOR,
     );
   }
-  const bytes = format === "png" ? await image.encode(1) : await image.encodeJPEG(quality as 90);
+  // imagescript stamps PNGs with the encoding time; a fixed one keeps the bytes a function of the pixels,
+  // so the same seed gives the same file over HTTP and WS.
+  const bytes = format === "png"
+    ? await image.encode(1, { creationTime: 0 })
+    : await image.encodeJPEG(quality as 90);
   return bytes as Uint8Array<ArrayBuffer>;
 }
