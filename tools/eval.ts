@@ -266,16 +266,21 @@ async function writeGrid(
   rows: number,
 ) {
   const S = 28, Z = 3, cell = S * Z, gap = 4, blockGap = 16;
+  // Unlabelled: imagescript's text rendering needs Deno.core, which Deno 2 no longer has; eval.md says
+  // which block and column is which.
+
   const blocks = STEPS.length;
-  const width = blocks * modes.length * (cell + gap) + (blocks - 1) * blockGap;
+  const blockWidth = modes.length * (cell + gap);
+  const width = blocks * blockWidth + (blocks - 1) * blockGap;
   const height = rows * (cell + gap);
   const image = new Image(width, height);
   image.fill(0x202020ff);
-  STEPS.forEach((steps, b) => {
-    modes.forEach((mode, m) => {
+  for (const [b, steps] of STEPS.entries()) {
+    const bx = b * (blockWidth + blockGap);
+    for (const [m, mode] of modes.entries()) {
+      const x0 = bx + m * (cell + gap);
       const c = cells.find((x) => x.mode === mode && x.steps === steps);
-      if (!c) return;
-      const x0 = b * (modes.length * (cell + gap) + blockGap) + m * (cell + gap);
+      if (!c) continue;
       for (let r = 0; r < rows; r++) {
         const y0 = r * (cell + gap);
         for (let y = 0; y < cell; y++) {
@@ -286,8 +291,8 @@ async function writeGrid(
           }
         }
       }
-    });
-  });
+    }
+  }
   await Deno.writeFile(path, await image.encode(1));
 }
 
