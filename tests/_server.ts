@@ -178,3 +178,18 @@ export async function runServerToExit({ env = {} }: ServerOptions = {}, timeoutM
   if (timedOut) throw new Error(`The server was still running after ${timeoutMs} ms:\n${output}`);
   return { code: status.code, output, ms: performance.now() - t0 };
 }
+
+/**
+ * Runs a test step against a shared server; sanitizers are off because the server's output pipes and
+ * pooled HTTP connections outlive single steps by design.
+ */
+export function step(
+  t: Deno.TestContext,
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void>,
+): Promise<boolean> {
+  return t.step({ name, fn, sanitizeOps: false, sanitizeResources: false, sanitizeExit: false });
+}
+
+/** Options for a `Deno.test` that owns a server: its sanitizers are off for the same reason. */
+export const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
