@@ -268,7 +268,6 @@ async function writeGrid(
   const S = 28, Z = 3, cell = S * Z, gap = 4, blockGap = 16;
   // Unlabelled: imagescript's text rendering needs Deno.core, which Deno 2 no longer has; eval.md says
   // which block and column is which.
-
   const blocks = STEPS.length;
   const blockWidth = modes.length * (cell + gap);
   const width = blocks * blockWidth + (blocks - 1) * blockGap;
