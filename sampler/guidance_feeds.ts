@@ -42,9 +42,17 @@ export function guidanceFeeds(
   return feedsFor(inputs, Object.fromEntries(kinds.map((k) => [k, scalars])));
 }
 
-/** The guidance patch of guidance/ as a {@linkcode PatchFn}. */
-export const guidancePatch: PatchFn = (model, { layers, textInput }) => {
-  const { model: bytes, report } = patchAttention(model, { layers, textInput });
+/** The guidance patch of guidance/ as a {@linkcode PatchFn}; its errors name the model file. */
+export const guidancePatch: PatchFn = (model, { layers, textInput, path }) => {
+  let patched: ReturnType<typeof patchAttention>;
+  try {
+    patched = patchAttention(model, { layers, textInput });
+  } catch (e) {
+    return Promise.reject(
+      new Error(`Cannot patch ${path} for guidance: ${(e as Error).message}`, { cause: e }),
+    );
+  }
+  const { model: bytes, report } = patched;
   return Promise.resolve({
     model: bytes,
     kinds: [...new Set(report.patched.map((p) => p.kind))],
