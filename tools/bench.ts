@@ -68,6 +68,15 @@ const { values: a } = parseArgs({
 const quick = a.quick!;
 const CFG = Number(a.cfg);
 const started = performance.now();
+/** The 1-minute load average, to say how busy the machine was. */
+const loadAverage = () => {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+};
+const loadAtStart = loadAverage();
 const log = (msg: string) =>
   console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)} s] ${msg}`);
 
@@ -286,7 +295,7 @@ async function serverBench(serverBackend: string | undefined) {
       const times = await interleave({
         http: () => httpGenerate(url, body(steps, seed++)),
         ws: async () => wsTimes.push(await ws.generate({ ...body(steps, seed++), previews: { every: 1 } })),
-      }, { rounds: quick ? 8 : 25, warmup: 1 });
+      }, { rounds: quick ? 8 : 20, warmup: 1 });
       latency.push({
         steps,
         httpFinalMs: summarize(times.http),
@@ -301,7 +310,7 @@ async function serverBench(serverBackend: string | undefined) {
       await interleave({
         previews: async () => on.push(await ws.generate({ ...body(steps, seed++), previews: { every: 1 } })),
         none: async () => off.push(await ws.generate({ ...body(steps, seed++), previews: false })),
-      }, { rounds: quick ? 10 : 30, warmup: 1 });
+      }, { rounds: quick ? 10 : 20, warmup: 1 });
       const r = pairedRatio(on.slice(1).map((t) => t.finalMs), off.slice(1).map((t) => t.finalMs));
       const rs = pairedRatio(on.slice(1).map((t) => t.serverMs), off.slice(1).map((t) => t.serverMs));
       overhead.push({
@@ -442,7 +451,8 @@ function report(r: {
     `${
       quick ? "Quick run (fewer rounds). " : ""
     }Times are medians; ratios are medians of per-round ratios of ` +
-    "interleaved runs (p10–p90 in brackets), so load that drifts during the run cancels.",
+    "interleaved runs (p10–p90 in brackets), so load that drifts during the run cancels. " +
+    `Load average (1 min): ${fmt(loadAtStart, 1)} at the start, ${fmt(loadAverage(), 1)} at the end.`,
     "",
   ];
   const ok = r.backends.filter((b): b is BackendResult => !("error" in b));
@@ -692,6 +702,7 @@ async function main() {
   await writeReport(a.out!, markdown, {
     model,
     quick,
+    loadAverage: { start: loadAtStart, end: loadAverage() },
     cfg: CFG,
     backends,
     torch: torch && "timesMs" in torch
