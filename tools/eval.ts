@@ -62,8 +62,15 @@ interface ModeSpec {
 
 /** Candidate scales per mode; CFG+GAG tries fractions of the tuned GAG scale at the tuned CFG scale. */
 const SWEEP = {
-  full: { pladis: [1.5, 2, 3, 5, 8], gag: [3, 6, 10, 15, 20, 30], cfg: [1.5, 2, 3, 5], cfgGag: [0.5, 1] },
-  quick: { pladis: [2, 5], gag: [5, 15], cfg: [2, 4], cfgGag: [1] },
+  full: {
+    pladis: [1.5, 2, 3, 5, 8],
+    gag: [3, 6, 10, 15, 20, 30],
+    /** η tried at the best w besides the manifest's. */
+    gagEta: [5, 50],
+    cfg: [1.5, 2, 3, 5],
+    cfgGag: [0.5, 1],
+  },
+  quick: { pladis: [2, 5], gag: [5, 15], gagEta: [], cfg: [2, 4], cfgGag: [1] },
 } as const;
 
 /** A point may win only when its mean FD stays within this factor of the unguided one (a quality guard). */
@@ -229,7 +236,18 @@ async function tune(ctx: Context, defaults: FlowManifest["guidance"]["defaults"]
         ctx,
         prompts,
         { mode: "gag", guidance: { mode: "gag", scale, eta, zeta } },
-        `gag w=${scale}`,
+        `gag w=${scale} η=${eta}`,
+      ),
+    );
+  }
+  const bestW = best(sweep.gag, fdLimit).spec.guidance?.scale ?? defaults.gag.scale;
+  for (const e of sweepGrid.gagEta) {
+    sweep.gag.push(
+      await sweepPoint(
+        ctx,
+        prompts,
+        { mode: "gag", guidance: { mode: "gag", scale: bestW, eta: e, zeta } },
+        `gag w=${bestW} η=${e}`,
       ),
     );
   }
@@ -239,13 +257,14 @@ async function tune(ctx: Context, defaults: FlowManifest["guidance"]["defaults"]
   const pladis = best(sweep.pladis, fdLimit), gag = best(sweep.gag, fdLimit), cfg = best(sweep.cfg, fdLimit);
   const cfgScale = cfg.spec.cfg ?? cfgDefault;
   const gagScale = gag.spec.guidance?.scale ?? defaults.gag.scale;
+  const gagEta = gag.spec.guidance?.eta ?? eta;
   for (const k of sweepGrid.cfgGag) {
     const scale = Math.round(gagScale * k * 100) / 100;
     sweep["cfg+gag"].push(
       await sweepPoint(
         ctx,
         prompts,
-        { mode: "cfg+gag", cfg: cfgScale, guidance: { mode: "gag", scale, eta, zeta } },
+        { mode: "cfg+gag", cfg: cfgScale, guidance: { mode: "gag", scale, eta: gagEta, zeta } },
         `cfg ${cfgScale} + gag w=${scale}`,
       ),
     );
