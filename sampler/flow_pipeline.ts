@@ -12,8 +12,8 @@ import { sampleFlowEuler, type SamplerOptions } from "./euler.ts";
 import type { FlowManifest, Manifest } from "./manifest.ts";
 import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
 import { decodePreview, type Rgba } from "./preview.ts";
-import { type ResolvedRequest, resolveRequest } from "./request.ts";
-import { gaussianNoise } from "./rng.ts";
+import type { ResolvedRequest } from "./request.ts";
+import { pipelineMethods } from "./_pipeline_methods.ts";
 import { flowTimes } from "./schedules.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind } from "./types.ts";
 
@@ -135,39 +135,14 @@ export async function loadFlowPipeline(
     manifest,
     patched: patched.kinds,
     encodeText,
-    async sampleBatch({ prompts, seeds, signal, ...settings }) {
-      const r = resolveRequest({ ...settings, prompt: "", seed: 0 }, manifest, patched.kinds);
-      const noise = new Float32Array(pixels * prompts.length);
-      seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, pixels), i * pixels));
-      return (await sample(prompts, noise, r, { signal })).x;
-    },
-    async generate(req, { onStep, signal } = {}) {
-      const started = performance.now();
-      const r = resolveRequest(req, manifest, patched.kinds);
-      const { x, unknown } = await sample([r.prompt], gaussianNoise(r.seed, pixels), r, {
-        signal,
-        onStep: onStep &&
-          ((info) => {
-            const denoised = info.denoised;
-            return onStep({
-              step: info.i + 1,
-              steps: info.steps,
-              elapsedMs: performance.now() - started,
-              render: () => render(denoised),
-            });
-          }),
-      });
-      return {
-        image: await render(x),
-        model: manifest.id,
-        seed: r.seed,
-        steps: r.steps,
-        mode: r.guidance.mode,
-        cfg: r.cfg,
-        elapsedMs: performance.now() - started,
-        unknownWords: unknown,
-      };
-    },
+    ...pipelineMethods({
+      manifest,
+      kinds: patched.kinds,
+      size: pixels,
+      sample,
+      preview: render,
+      final: render,
+    }),
     async release() {
       await textEncoder.release();
       await denoiser.release();

@@ -14,8 +14,8 @@ import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
 import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
-import { type ResolvedRequest, resolveRequest } from "./request.ts";
-import { gaussianNoise } from "./rng.ts";
+import type { ResolvedRequest } from "./request.ts";
+import { pipelineMethods } from "./_pipeline_methods.ts";
 import { sdTurboSchedule } from "./schedules.ts";
 import type { SamplerOptions } from "./euler.ts";
 
@@ -94,7 +94,9 @@ export async function loadSdPipeline(
   if (pd) {
     pdFile = pick(pd, backend, dir);
     if (await exists(join(dir, pdFile.file))) {
-      previewDecoder = await open(pdFile.file, { [pd.input]: pdFile.dtype, [pd.output]: pdFile.dtype }, [pd.output]);
+      previewDecoder = await open(pdFile.file, { [pd.input]: pdFile.dtype, [pd.output]: pdFile.dtype }, [
+        pd.output,
+      ]);
     }
   }
   const { channels, width, height, scalingFactor } = manifest.latent;
@@ -182,40 +184,7 @@ export async function loadSdPipeline(
     manifest,
     patched: patched.kinds,
     encodeText,
-    async sampleBatch({ prompts, seeds, signal, ...settings }) {
-      const r = resolveRequest({ ...settings, prompt: "", seed: 0 }, manifest, patched.kinds);
-      const noise = new Float32Array(size * prompts.length);
-      seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, size), i * size));
-      return (await sample(prompts, noise, r, { signal })).x;
-    },
-    async generate(req, { onStep, signal } = {}) {
-      const started = performance.now();
-      const r = resolveRequest(req, manifest, patched.kinds);
-      const { x, unknown } = await sample([r.prompt], gaussianNoise(r.seed, size), r, {
-        signal,
-        onStep: onStep &&
-          ((info) => {
-            const denoised = info.denoised;
-            return onStep({
-              step: info.i + 1,
-              steps: info.steps,
-              elapsedMs: performance.now() - started,
-              render: () => render(denoised),
-            });
-          }),
-      });
-      const image = await finalImage(x);
-      return {
-        image,
-        model: manifest.id,
-        seed: r.seed,
-        steps: r.steps,
-        mode: r.guidance.mode,
-        cfg: r.cfg,
-        elapsedMs: performance.now() - started,
-        unknownWords: unknown,
-      };
-    },
+    ...pipelineMethods({ manifest, kinds: patched.kinds, size, sample, preview: render, final: finalImage }),
     async release() {
       for (const s of [textEncoder, unet, vae, previewDecoder]) await s?.release();
     },
