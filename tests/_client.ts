@@ -33,6 +33,18 @@ export function label(r: Received): string {
   return r.kind === "json" ? r.json.type : r.frame.kind;
 }
 
+/** The JSON event of a message; throws for a frame. */
+export function json(r: Received | undefined): ServerEvent {
+  if (r?.kind !== "json") throw new Error(`Expected a JSON event, got ${r ? label(r) : "nothing"}`);
+  return r.json;
+}
+
+/** The frame of a message; throws for a JSON event or nothing. */
+export function frame(r: Received | undefined): Frame {
+  if (r?.kind !== "frame") throw new Error(`Expected a frame, got ${r ? label(r) : "nothing"}`);
+  return r.frame;
+}
+
 /** A WebSocket that records everything the server sends, in order. */
 export interface TestSocket {
   ws: WebSocket;

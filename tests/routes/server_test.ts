@@ -5,16 +5,15 @@
  * refused.
  */
 import { deepStrictEqual, equal, match, notDeepStrictEqual, ok } from "@std/assert";
-import type { Frame } from "../../routes/protocol.ts";
 import { E2E, startServer, step } from "../_server.ts";
 import {
+  frame,
   idOf,
+  json,
   label,
   openSocket,
   postGenerate,
   readMetrics,
-  type Received,
-  type ServerEvent,
   waitForMetrics,
 } from "../_client.ts";
 
@@ -24,18 +23,6 @@ const MAX_WS_MESSAGE_BYTES = 2048;
 
 function isPng(bytes: Uint8Array): boolean {
   return PNG_SIGNATURE.every((b, i) => bytes[i] === b);
-}
-
-/** The JSON event of a message (throws for a frame). */
-function json(r: Received): ServerEvent {
-  if (r.kind !== "json") throw new Error(`Expected a JSON event, got a ${r.frame.kind} frame`);
-  return r.json;
-}
-
-/** The frame of a message (throws for a JSON event or nothing). */
-function frame(r: Received | undefined): Frame {
-  if (r?.kind !== "frame") throw new Error(`Expected a frame, got ${r ? label(r) : "nothing"}`);
-  return r.frame;
 }
 
 async function errorBody(res: Response): Promise<{ code: string; message: string; field?: string }> {

@@ -1,0 +1,47 @@
+/**
+ * Copies of the embedded model that the fault tests break on purpose.
+ *
+ * @module
+ */
+import onnxProto from "onnx-proto";
+
+const P = onnxProto.onnx;
+const DIGITS = new URL("../../models/digits/", import.meta.url);
+
+/** A temporary models folder holding one copy of `models/digits`, removed on dispose. */
+export interface ModelCopy {
+  /** The folder to pass as MODELS_DIR. */
+  modelsDir: string;
+  /** The copied model's folder (`<modelsDir>/digits`). */
+  dir: string;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Copies the files of `models/digits` that the server reads into a fresh temporary MODELS_DIR. */
+export async function copyDigits(): Promise<ModelCopy> {
+  const modelsDir = await Deno.makeTempDir({ prefix: "gag-models-" });
+  const dir = `${modelsDir}/digits`;
+  await Deno.mkdir(dir);
+  for await (const e of Deno.readDir(DIGITS)) {
+    if (e.isFile && /\.(onnx|json)$/.test(e.name)) {
+      await Deno.copyFile(new URL(e.name, DIGITS), `${dir}/${e.name}`);
+    }
+  }
+  return { modelsDir, dir, [Symbol.asyncDispose]: () => Deno.remove(modelsDir, { recursive: true }) };
+}
+
+/**
+ * Rewrites an ONNX file so that graph input `input` declares a fixed batch size: runs with that batch
+ * still work, any other batch fails inside `session.run()` (onnxruntime checks declared dimensions).
+ */
+export async function fixBatchSize(path: string, input: string, batch: number): Promise<void> {
+  const model = P.ModelProto.decode(await Deno.readFile(path));
+  const value = model.graph?.input?.find((i) => i.name === input);
+  const dim = value?.type?.tensorType?.shape?.dim?.[0];
+  if (!dim) {
+    throw new Error(`Cannot fix the batch size of ${path} as it has no input '${input}' with a shape`);
+  }
+  delete dim.dimParam; // a oneof: the symbolic name must go for the fixed size to count
+  dim.dimValue = batch;
+  await Deno.writeFile(path, P.ModelProto.encode(model).finish());
+}
