@@ -87,12 +87,18 @@ const shutdown = async (signal: string) => {
   stopping = true;
   state.phase = "draining";
   log("info", `${signal}: draining ${state.queue.running + state.queue.waiting} jobs`);
-  const deadline = Date.now() + config.SHUTDOWN_GRACE_MS;
-  while ((state.queue.running || state.queue.waiting) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const until = async (done: () => boolean, ms: number) => {
+    for (const deadline = Date.now() + ms; !done() && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until(() => !state.queue.running && !state.queue.waiting, config.SHUTDOWN_GRACE_MS);
   state.queue.cancelAll();
+  // Cancelled jobs stop at their next step; waiting for that lets their clients hear `cancelled` first.
+  await until(() => !state.queue.running, 2_000);
   for (const ws of state.sockets) ws.close(1001, "server shutting down");
+  // `server.shutdown()` cuts sockets still closing (with its own reason): let the handshakes finish.
+  await until(() => state.sockets.size === 0, 2_000);
   await server.shutdown();
   await state.engine?.close();
   Deno.exit(0);

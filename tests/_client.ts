@@ -89,7 +89,9 @@ export async function openSocket(url: string, { timeoutMs = 10_000 } = {}): Prom
     );
     for (const w of [...waiters]) w();
   };
+  let isClosed = false;
   ws.onclose = (e) => {
+    isClosed = true;
     closed.resolve(e);
     for (const w of [...waiters]) w();
   };
@@ -103,8 +105,6 @@ export async function openSocket(url: string, { timeoutMs = 10_000 } = {}): Prom
     clearTimeout(timer);
   }
 
-  let isClosed = false;
-  closed.promise.then(() => isClosed = true);
   /** Resolves when `check` returns a value, re-checking on every message. */
   const until = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
