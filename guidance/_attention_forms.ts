@@ -44,6 +44,8 @@ export interface AttentionMatch {
   value: string;
   /** Set by forms whose kind follows from their structure rather than from reachability. */
   kind?: AttentionKind;
+  /** A tensor whose `axis` runs over the keys (Kᵀ or K), for the static key count. */
+  keys: { tensor: string; axis: number };
   /** Form-specific state for the rewrite. */
   detail: MatMulSoftmaxDetail | MultiHeadAttentionDetail;
 }
@@ -154,6 +156,7 @@ function matchMatMulSoftmax(index: GraphIndex, softmax: NodeProto): AttentionMat
     query,
     key,
     value,
+    keys: { tensor: key, axis: -1 },
     detail: { scores, output, types: types as MatMulSoftmaxDetail["types"] },
   };
 }
@@ -262,6 +265,7 @@ function matchMultiHeadAttention(index: GraphIndex, node: NodeProto): AttentionM
     query,
     key,
     value,
+    keys: { tensor: key, axis: 1 },
     detail: {
       heads,
       bias,
@@ -312,7 +316,7 @@ function rewriteMultiHeadAttention(
   const probs = e.op("Softmax", [scores], { attributes: [attr.int("axis", -1)] });
   const dense = e.op("MatMul", [probs, v], { name: "DenseOutput" });
   const guided = e.unique(`${node.name || "MultiHeadAttention"}_guided`);
-  rule({ scores, value: v, dense, output: guided });
+  rule({ scores, value: v, dense, output: guided, rank: 4 });
   const merged = e.op("Reshape", [
     e.op("Transpose", [guided], { attributes: [attr.ints("perm", [0, 2, 1, 3])] }),
     e.int64([0, 0, -1]),

@@ -35,7 +35,11 @@ export interface Emitter {
   /** An int64 constant (default: a 1-D tensor), shared between uses. */
   int64(values: readonly number[], dims?: readonly number[]): string;
   /** Reduces over `axes` keeping dims, with axes as input or attribute as the opset wants. */
-  reduce(opType: "ReduceSum" | "ReduceMax", input: string, axes: readonly number[]): string;
+  reduce(
+    opType: "ReduceSum" | "ReduceMax" | "ReduceSumSquare",
+    input: string,
+    axes: readonly number[],
+  ): string;
   /** Runs `body` with node names prefixed by `scope/`. */
   scoped<T>(scope: string, body: () => T): T;
   /** Reserves a unique name derived from `base`. */
@@ -102,6 +106,7 @@ export function createEmitter(taken: Set<string>, opset: number, constantScope =
     },
     int64: (values, dims) => constant("i64", values, dims ?? [values.length]),
     reduce: (opType, input, axes) => {
+      // ReduceSum took axes as an input from opset 13, the other reductions from opset 18.
       const axesAsInput = opType === "ReduceSum" ? opset >= 13 : opset >= 18;
       const keep = attr.int("keepdims", 1);
       return axesAsInput

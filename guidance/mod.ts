@@ -18,10 +18,10 @@
  *   skipped with the reason.
  * - Cross versus self by reachability from the text input (default: the input named like
  *   encoder_hidden_states, text or context), ignoring dependencies through Shape/Size.
- * - The rule and 1.5-entmax (16 bisection steps, then one exact step on the found support) run in
- *   float32 even in float16 graphs: inputs are cast up and the output back, so the threshold keeps
- *   float32 resolution and no float16 kernel is needed for the new ops. An unfused float16
- *   MultiHeadAttention is computed in float32 for the same reason.
+ * - The rule and 1.5-entmax (a fixed number of Newton steps on ‖(y − τ)₊‖ = 1 by the site's key
+ *   count, {@linkcode entmax15Newton}) run in float32 even in float16 graphs: inputs are cast up and
+ *   the output back, so the threshold keeps float32 resolution and no float16 kernel is needed for the
+ *   new ops. An unfused float16 MultiHeadAttention is computed in float32 for the same reason.
  * - Only ops that onnxruntime-web's wasm and WebGPU providers both run; opset 13 or newer.
  * - onnx-proto carries the ONNX 1.10 schema: newer proto fields are dropped, and models with
  *   external data are not supported.
@@ -38,6 +38,7 @@
  */
 export * from "./apply_guidance.ts";
 export * from "./entmax15.ts";
+export * from "./entmax15_newton.ts";
 export * from "./find_attention_sites.ts";
 export * from "./guidance_feeds.ts";
 export * from "./guidance_inputs.ts";

@@ -2,7 +2,6 @@ import type { AttentionFormName, Replacement } from "./_attention_forms.ts";
 import { ATTENTION_FORMS } from "./_attention_forms.ts";
 import type { AttentionKind } from "./_classify.ts";
 import { createEmitter } from "./_emitter.ts";
-import { ENTMAX_ITERATIONS } from "./_emit_entmax15.ts";
 import { emitGuidanceRule, type RuleScalars } from "./_emit_guidance_rule.ts";
 import {
   DataType,
@@ -12,13 +11,18 @@ import {
   opsetVersion,
   type ValueInfoProto,
 } from "./_onnx.ts";
+import { inferShapes } from "./_shapes.ts";
 import { locateSites, type SkippedSite } from "./_sites.ts";
 import type { AttentionSiteOptions } from "./find_attention_sites.ts";
+import { entmaxNewtonSteps } from "./entmax15_newton.ts";
 import { GUIDANCE_INPUTS, isGuidanceInput } from "./guidance_inputs.ts";
 
 /** Options of {@linkcode patchAttention}. */
 export interface PatchOptions extends AttentionSiteOptions {
-  /** Bisection steps of the in-graph 1.5-entmax before its exact refinement (default 16). */
+  /**
+   * Newton steps of the in-graph 1.5-entmax threshold. Default: `entmaxNewtonSteps` of the site's key
+   * count where the graph fixes it (4 for up to 16 keys, 6 for up to 4,096), else 8.
+   */
   entmaxIterations?: number;
 }
 
@@ -71,8 +75,11 @@ export function patchAttention(
   model: Uint8Array,
   options: PatchOptions = {},
 ): { model: Uint8Array; report: PatchReport } {
-  const { entmaxIterations = ENTMAX_ITERATIONS } = options;
-  if (!Number.isInteger(entmaxIterations) || entmaxIterations < 0 || entmaxIterations > 64) {
+  const { entmaxIterations } = options;
+  if (
+    entmaxIterations !== undefined &&
+    (!Number.isInteger(entmaxIterations) || entmaxIterations < 0 || entmaxIterations > 64)
+  ) {
     throw new Error(
       `Cannot patch attention as 'entmaxIterations' must be an integer from 0 to 64: current value is ${entmaxIterations}`,
     );
@@ -129,6 +136,7 @@ export function patchAttention(
     taken.add(name);
   }
 
+  const shapes = inferShapes(index);
   const e = createEmitter(taken, opset);
   const replacements = new Map<NodeProto, NodeProto[]>();
   const counters = new Map<AttentionKind, number>();
@@ -142,6 +150,14 @@ export function patchAttention(
       eta: GUIDANCE_INPUTS.eta,
       zeta: GUIDANCE_INPUTS.zeta,
     };
+    const { tensor, axis } = site.match.keys;
+    const keys = shapes.shape(tensor)?.at(axis);
+    const steps = entmaxIterations ?? entmaxNewtonSteps(keys);
+    // P·V has the rank of P and V when they agree (no broadcasting between them).
+    const commonRank = ({ scores, value }: { scores: string; value: string }) => {
+      const rank = shapes.shape(scores)?.length;
+      return rank !== undefined && rank === shapes.shape(value)?.length ? rank : undefined;
+    };
     const start = e.nodes.length;
     const replacement: Replacement = e.scoped(
       `GAG_${site.kind}_${n}`,
@@ -150,7 +166,7 @@ export function patchAttention(
           index,
           site.match,
           e,
-          (tensors) => emitGuidanceRule(e, tensors, scalars, entmaxIterations),
+          (tensors) => emitGuidanceRule(e, { rank: commonRank(tensors), ...tensors }, scalars, steps),
         ),
     );
     replacements.set(replacement.node, [...replacement.nodes, ...e.nodes.slice(start)]);
