@@ -16,6 +16,8 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** How long to wait for `GET /healthz` to answer 200 (ms). */
   readyTimeoutMs?: number;
+  /** Return as soon as the server listens, before it is ready (default: wait for `/healthz` 200). */
+  listenOnly?: boolean;
 }
 
 /** A running server. */
@@ -31,6 +33,8 @@ export interface Server {
   status: Promise<Deno.CommandStatus>;
   /** Sends a signal to the process (no-op once it has exited). */
   kill(signal?: Deno.Signal): void;
+  /** Resolves once `GET /healthz` answers 200; rejects when the server exits or the wait times out. */
+  ready(): Promise<void>;
   /** Stops the server (SIGKILL when SIGTERM is not enough within 15 s) and removes its cache folder. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -74,7 +78,7 @@ function spawn(env: Record<string, string>) {
  * ```
  */
 export async function startServer(
-  { env = {}, readyTimeoutMs = 120_000 }: ServerOptions = {},
+  { env = {}, readyTimeoutMs = 120_000, listenOnly = false }: ServerOptions = {},
 ): Promise<Server> {
   const cacheDir = await Deno.makeTempDir({ prefix: "gag-cache-" });
   const child = spawn({ PORT: "0", HOST: "127.0.0.1", CACHE_DIR: cacheDir, ...env });
@@ -109,38 +113,43 @@ export async function startServer(
     await Deno.remove(cacheDir, { recursive: true }).catch(() => {});
   };
 
+  const deadline = Date.now() + readyTimeoutMs;
   try {
-    const timeout = AbortSignal.timeout(readyTimeoutMs);
     const url = await Promise.race([
       listening.promise,
-      new Promise<never>((_, reject) =>
-        timeout.addEventListener("abort", () => reject(new Error("no 'Listening on' line")))
-      ),
+      new Promise<never>((_, reject) => {
+        const timer = setTimeout(() => reject(new Error("no 'Listening on' line")), readyTimeoutMs);
+        listening.promise.finally(() => clearTimeout(timer)).catch(() => {});
+      }),
     ]);
-    let last = "";
-    while (!timeout.aborted) {
-      if (exited) throw new Error("The server exited while starting");
-      try {
-        const res = await fetch(`${url}/healthz`);
-        last = `${res.status} ${await res.text()}`;
-        if (res.ok) {
-          return {
-            url,
-            wsUrl: `${url.replace(/^http/, "ws")}/ws`,
-            pid: child.pid,
-            output,
-            status,
-            kill,
-            close,
-            [Symbol.asyncDispose]: close,
-          };
+    const ready = async () => {
+      let last = "";
+      while (Date.now() < deadline) {
+        if (exited) throw new Error(`The server exited while starting:\n${output()}`);
+        try {
+          const res = await fetch(`${url}/healthz`);
+          last = `${res.status} ${await res.text()}`;
+          if (res.ok) return;
+        } catch (e) {
+          last = String(e);
         }
-      } catch (e) {
-        last = String(e);
+        await new Promise((r) => setTimeout(r, 100));
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`GET /healthz did not answer 200 within ${readyTimeoutMs} ms: last answer ${last}`);
+      throw new Error(`GET /healthz did not answer 200 within ${readyTimeoutMs} ms: last answer ${last}`);
+    };
+    const server: Server = {
+      url,
+      wsUrl: `${url.replace(/^http/, "ws")}/ws`,
+      pid: child.pid,
+      output,
+      status,
+      kill,
+      ready,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+    if (!listenOnly) await ready();
+    return server;
   } catch (e) {
     await close();
     throw new Error(`Cannot start the server: ${(e as Error).message}\n${output()}`);

@@ -4,7 +4,7 @@
  * One job runs at a time and one may wait (CONCURRENCY=1, QUEUE_SIZE=1), so a third concurrent job is
  * refused.
  */
-import { deepStrictEqual, equal, match, notDeepStrictEqual, ok } from "@std/assert";
+import { deepStrictEqual, equal, match, notDeepStrictEqual, notEqual, ok } from "@std/assert";
 import { E2E, startServer, step } from "../_server.ts";
 import {
   frame,
@@ -43,8 +43,27 @@ Deno.test({
         MAX_BODY_BYTES: String(MAX_BODY_BYTES),
         MAX_WS_MESSAGE_BYTES: String(MAX_WS_MESSAGE_BYTES),
       },
+      listenOnly: true,
     });
     const { url } = server;
+
+    await step(t, "503 with Retry-After while the models load, then /healthz turns 200", async () => {
+      // The server listens before it loads and warms the models, which takes seconds.
+      const health = await fetch(`${url}/healthz`);
+      equal(health.status, 503);
+      equal((await health.json()).status, "starting");
+      const live = await fetch(`${url}/livez`);
+      equal(live.status, 200, "the process is alive while it starts");
+      await live.body?.cancel();
+      const res = await postGenerate(url, { prompt: "too early" });
+      equal(res.status, 503);
+      equal(res.headers.get("retry-after"), "5");
+      equal((await errorBody(res)).code, "unavailable");
+      const ws = await fetch(`${url}/ws`);
+      equal(ws.status, 503, "a socket cannot open before the server is ready");
+      await ws.body?.cancel();
+      await server.ready();
+    });
 
     await step(t, "GET /healthz, /livez, /api/models and /openapi.json describe a ready server", async () => {
       const health = await (await fetch(`${url}/healthz`)).json();
@@ -177,6 +196,26 @@ Deno.test({
         equal(extra.status, 400);
       },
     );
+
+    await step(t, "with AUTH_TOKEN unset no token is needed and a stray one is ignored", async () => {
+      const res = await postGenerate(url, { prompt: "x", steps: 1 }, {
+        authorization: "Bearer whatever-it-is",
+      });
+      equal(res.status, 200);
+      await res.body?.cancel();
+      await using ws = await openSocket(`${server.wsUrl}?token=whatever`);
+      ws.send({ type: "generate", id: "open", prompt: "x", steps: 1, previews: false });
+      equal(label((await ws.job("open")).at(-1)!), "done");
+    });
+
+    await step(t, "403: a socket from an origin that is not allowed", async () => {
+      const res = await fetch(`${url}/ws`, { headers: { origin: "http://evil.example" } });
+      equal(res.status, 403);
+      equal((await errorBody(res)).code, "forbidden");
+      const same = await fetch(`${url}/ws`, { headers: { origin: url } });
+      notEqual(same.status, 403, "the server's own origin may open sockets");
+      await same.body?.cancel();
+    });
 
     await step(t, "404: an unknown model over HTTP and WS", async () => {
       const res = await postGenerate(url, { prompt: "x", model: "nope" });
