@@ -58,7 +58,7 @@ EXPOSE 8000
 
 # Readiness: 200 once the models are loaded and warmed (503 while starting or draining).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
-  CMD ["deno", "eval", "--cached-only", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('PORT') ?? 8000}/healthz`).catch(() => null); Deno.exit(r?.ok ? 0 : 1);"]
+  CMD ["deno", "eval", "--no-config", "--cached-only", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('PORT') ?? 8000}/healthz`).catch(() => null); Deno.exit(r?.ok ? 0 : 1);"]
 
 # The permissions of `deno task serve`, not -A; --cached-only --frozen: no downloads, no lockfile writes.
 # SIGTERM drains for SHUTDOWN_GRACE_MS: give the container more (docker --stop-timeout, Kubernetes
