@@ -63,14 +63,15 @@ interface ModeSpec {
 /** Candidate scales per mode; CFG+GAG tries fractions of the tuned GAG scale at the tuned CFG scale. */
 const SWEEP = {
   full: {
-    pladis: [1.5, 2, 3, 5, 8],
-    gag: [3, 6, 10, 15, 20, 30],
+    pladis: [1.25, 1.5, 2, 3],
+    /** w = 0 is the sparse (1.5-entmax) attention alone; w > 0 adds the clipped guidance term. */
+    gag: [0, 1, 2, 4, 8],
     /** η tried at the best w besides the manifest's. */
     gagEta: [5, 50],
-    cfg: [1.5, 2, 3, 5],
+    cfg: [1.5, 2.5, 4],
     cfgGag: [0.5, 1],
   },
-  quick: { pladis: [2, 5], gag: [5, 15], gagEta: [], cfg: [2, 4], cfgGag: [1] },
+  quick: { pladis: [1.5, 3], gag: [1, 4], gagEta: [], cfg: [2, 4], cfgGag: [1] },
 } as const;
 
 /** A point may win only when its mean FD stays within this factor of the unguided one (a quality guard). */
@@ -241,7 +242,8 @@ async function tune(ctx: Context, defaults: FlowManifest["guidance"]["defaults"]
     );
   }
   const bestW = best(sweep.gag, fdLimit).spec.guidance?.scale ?? defaults.gag.scale;
-  for (const e of sweepGrid.gagEta) {
+  // η only matters when the guidance term is on (w > 0).
+  for (const e of bestW > 0 ? sweepGrid.gagEta : []) {
     sweep.gag.push(
       await sweepPoint(
         ctx,
@@ -258,8 +260,7 @@ async function tune(ctx: Context, defaults: FlowManifest["guidance"]["defaults"]
   const cfgScale = cfg.spec.cfg ?? cfgDefault;
   const gagScale = gag.spec.guidance?.scale ?? defaults.gag.scale;
   const gagEta = gag.spec.guidance?.eta ?? eta;
-  for (const k of sweepGrid.cfgGag) {
-    const scale = Math.round(gagScale * k * 100) / 100;
+  for (const scale of new Set(sweepGrid.cfgGag.map((k) => Math.round(gagScale * k * 100) / 100))) {
     sweep["cfg+gag"].push(
       await sweepPoint(
         ctx,
