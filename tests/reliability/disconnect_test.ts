@@ -71,6 +71,24 @@ Deno.test({
       });
     }
 
+    await step(t, "HTTP clients that abort their request cancel their job, running or waiting", async () => {
+      const before = await readMetrics(url);
+      const aborts = [new AbortController(), new AbortController()];
+      const requests = aborts.map((c) =>
+        fetch(`${url}/api/generate`, {
+          method: "POST",
+          body: JSON.stringify({ prompt: "a zero", steps: 8 }),
+          signal: c.signal,
+        }).catch((e: Error) => e.name)
+      );
+      await waitForMetrics(url, (m) => m.value("gag_jobs_running") === 1 && m.value("gag_queue_depth") === 1);
+      for (const c of aborts) c.abort();
+      for (const r of await Promise.all(requests)) equal(r, "AbortError");
+      m = await settled(url);
+      equal(outcome(m, "cancelled") - outcome(before, "cancelled"), 2);
+      equal(outcome(m, "done") - outcome(before, "done"), 0);
+    });
+
     await step(
       t,
       `resident memory stays within ${MEMORY_BOUND >> 20} MiB of the warmed-up baseline`,
