@@ -3,8 +3,8 @@
  * that walks back from the anchor, and a rewrite that hands the form's scores, values and softmax
  * output to the shared guidance rule.
  *
- * A joint-attention form (MMDiT: text and image keys concatenated) fits as a further entry whose
- * matcher sets `kind` itself instead of leaving it to reachability.
+ * Joint attention (MMDiT) is not a form of its own: it is a layout of keys and values that any form
+ * can have, detected after matching (`_joint.ts`) and handed to a different rule.
  *
  * @module
  */
@@ -46,6 +46,10 @@ export interface AttentionMatch {
   kind?: AttentionKind;
   /** A tensor whose `axis` runs over the keys (Kᵀ or K), for the static key count. */
   keys: { tensor: string; axis: number };
+  /** The token axes (negative) of `query`, `key` and `value`, for joint detection. */
+  tokenAxes: { query: number; key: number; value: number };
+  /** The attention output o = softmax(S)V (before heads are merged). */
+  output: string;
   /** Form-specific state for the rewrite. */
   detail: MatMulSoftmaxDetail | MultiHeadAttentionDetail;
 }
@@ -157,6 +161,8 @@ function matchMatMulSoftmax(index: GraphIndex, softmax: NodeProto): AttentionMat
     key,
     value,
     keys: { tensor: key, axis: -1 },
+    tokenAxes: { query: -2, key: -1, value: -2 },
+    output: output.output?.[0] ?? "",
     detail: { scores, output, types: types as MatMulSoftmaxDetail["types"] },
   };
 }
@@ -172,7 +178,14 @@ function rewriteMatMulSoftmax(
   const original = output.output?.[0] ?? "";
   const dense = e.unique(`${output.name || "MatMul"}_dense`);
   const renamed = { ...output, output: [dense] };
-  rule({ scores, value: output.input?.[1] ?? "", dense, output: original, types });
+  rule({
+    scores,
+    value: output.input?.[1] ?? "",
+    dense,
+    output: original,
+    probs: site.anchor.output?.[0],
+    types: { ...types, probs: types.scores },
+  });
   return { node: output, nodes: [renamed] };
 }
 
@@ -266,6 +279,8 @@ function matchMultiHeadAttention(index: GraphIndex, node: NodeProto): AttentionM
     key,
     value,
     keys: { tensor: key, axis: 1 },
+    tokenAxes: { query: -2, key: -2, value: -2 },
+    output: node.output?.[0] ?? "",
     detail: {
       heads,
       bias,
@@ -316,7 +331,7 @@ function rewriteMultiHeadAttention(
   const probs = e.op("Softmax", [scores], { attributes: [attr.int("axis", -1)] });
   const dense = e.op("MatMul", [probs, v], { name: "DenseOutput" });
   const guided = e.unique(`${node.name || "MultiHeadAttention"}_guided`);
-  rule({ scores, value: v, dense, output: guided, rank: 4 });
+  rule({ scores, value: v, dense, output: guided, probs, rank: 4 });
   const merged = e.op("Reshape", [
     e.op("Transpose", [guided], { attributes: [attr.ints("perm", [0, 2, 1, 3])] }),
     e.int64([0, 0, -1]),

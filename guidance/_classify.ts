@@ -5,8 +5,11 @@
  */
 import type { GraphIndex } from "./_graph_index.ts";
 
-/** Kinds of attention the rewriter tells apart. A joint (MMDiT) form would add "joint". */
-export type AttentionKind = "cross" | "self";
+/**
+ * Kinds of attention the rewriter tells apart: image queries over text keys (cross), over their own
+ * tokens (self), and over text and image keys joined in one softmax (joint, as in MMDiT).
+ */
+export type AttentionKind = "cross" | "self" | "joint";
 
 /** Graph input names taken for text conditioning when no name is given. */
 export const TEXT_INPUT_PATTERN = /encoder_hidden_states|text|context/i;
@@ -54,8 +57,23 @@ const SHAPE_OPS = new Set(["Shape", "Size"]);
 export function createClassifier(
   index: GraphIndex,
   textInput: string | null,
-): (query: string, key: string, value: string) => AttentionKind {
-  // Bit i set: the tensor depends on graph input i (nodes are in topological order).
+): (query: string, key: string, value: string) => "cross" | "self" {
+  const sources = sourceMasks(index);
+  if (textInput === null) return () => "self";
+  const text = 1n << BigInt(index.inputs.indexOf(textInput));
+  return (query, key, value) => {
+    const q = sources.get(query) ?? 0n;
+    const kv = (sources.get(key) ?? 0n) | (sources.get(value) ?? 0n);
+    if ((kv & text) === 0n) return "self";
+    return (q & text) === 0n || (q & ~kv) !== 0n ? "cross" : "self";
+  };
+}
+
+/**
+ * Bit i of a tensor's mask is set when it depends on graph input i (nodes are in topological order),
+ * ignoring dependencies through `Shape`/`Size`. Tensors in `cut` depend on nothing.
+ */
+export function sourceMasks(index: GraphIndex, cut: ReadonlySet<string> = new Set()): Map<string, bigint> {
   const sources = new Map<string, bigint>();
   index.inputs.forEach((name, i) => sources.set(name, 1n << BigInt(i)));
   for (const node of index.nodes) {
@@ -65,14 +83,7 @@ export function createClassifier(
     if (!SHAPE_OPS.has(node.opType ?? "")) {
       for (const input of node.input ?? []) mask |= sources.get(input) ?? 0n;
     }
-    for (const output of node.output ?? []) if (output) sources.set(output, mask);
+    for (const output of node.output ?? []) if (output) sources.set(output, cut.has(output) ? 0n : mask);
   }
-  if (textInput === null) return () => "self";
-  const text = 1n << BigInt(index.inputs.indexOf(textInput));
-  return (query, key, value) => {
-    const q = sources.get(query) ?? 0n;
-    const kv = (sources.get(key) ?? 0n) | (sources.get(value) ?? 0n);
-    if ((kv & text) === 0n) return "self";
-    return (q & text) === 0n || (q & ~kv) !== 0n ? "cross" : "self";
-  };
+  return sources;
 }

@@ -13,8 +13,10 @@ export interface RuleTensors {
   dense: string;
   /** Name the guided output must take. */
   output: string;
-  /** Element types of scores, value and dense when not float32; the output takes dense's type. */
-  types?: { scores?: number; value?: number; dense?: number };
+  /** The softmax probabilities softmax(S), where the form has them. */
+  probs?: string;
+  /** Element types of the tensors when not float32; the output takes dense's type. */
+  types?: { scores?: number; value?: number; dense?: number; probs?: number };
   /** Rank of scores, value and dense where the graph fixes it; it enables the transposed layout. */
   rank?: number;
 }

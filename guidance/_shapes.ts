@@ -195,6 +195,21 @@ function inferShape(
       const v = inferValues(node, shape, values);
       return v ? [v.length] : undefined;
     }
+    case "Gather": {
+      const [data, idx] = [inShape(0), inShape(1)];
+      if (!data || !idx) return undefined;
+      let axis = intAttribute(node, "axis", 0);
+      if (axis < 0) axis += data.length;
+      return [...data.slice(0, axis), ...idx, ...data.slice(axis + 1)];
+    }
+    case "Slice": {
+      // The rank survives; dims on sliced axes are not worked out.
+      const s = inShape(0);
+      const axes = inputs[3] ? values(inputs[3]) : s?.map((_, i) => i);
+      if (!s || !axes) return s?.map(() => undefined);
+      const sliced = new Set(axes.map((a) => (a === undefined ? -1 : a < 0 ? a + s.length : a)));
+      return sliced.has(-1) ? s.map(() => undefined) : s.map((d, i) => (sliced.has(i) ? undefined : d));
+    }
     default:
       return undefined;
   }

@@ -4,12 +4,18 @@
  * @module
  */
 import { ATTENTION_FORMS, type AttentionMatch } from "./_attention_forms.ts";
-import { type AttentionKind, createClassifier, resolveTextInput } from "./_classify.ts";
+import { type AttentionKind, createClassifier, resolveTextInput, sourceMasks } from "./_classify.ts";
 import { buildGraphIndex, type GraphIndex } from "./_graph_index.ts";
+import { type JointLayout, matchJoint } from "./_joint.ts";
 import type { ModelProto, NodeProto } from "./_onnx.ts";
+import { inferShapes, type ShapeInference } from "./_shapes.ts";
+import { LAYER_NAMES, layerKinds, type LayerName } from "./layer_kinds.ts";
 
-/** Which sites to patch: by kind, all, or by a pattern on the anchor node's name. */
-export type LayerSelection = "cross" | "self" | "all" | RegExp;
+/**
+ * Which sites to patch: by name ("cross" takes joint sites too, see `layerKinds`), or by a pattern on
+ * the anchor node's name.
+ */
+export type LayerSelection = LayerName | RegExp;
 
 /** An anchor node that was not patched, and why. */
 export interface SkippedSite {
@@ -25,11 +31,14 @@ export interface LocatedSite {
   node: string;
   kind: AttentionKind;
   selected: boolean;
+  /** The token layout of a joint site. */
+  joint?: JointLayout;
 }
 
 /** Sites of one graph. */
 export interface LocatedSites {
   index: GraphIndex;
+  shapes: ShapeInference;
   textInput: string | null;
   sites: LocatedSite[];
   skipped: SkippedSite[];
@@ -46,11 +55,11 @@ function describe(layers: LayerSelection): string {
 
 /** Validates a `layers` option. */
 export function checkLayers(layers: unknown): LayerSelection {
-  if (layers instanceof RegExp || layers === "cross" || layers === "self" || layers === "all") return layers;
+  if (layers instanceof RegExp || LAYER_NAMES.includes(layers as LayerName)) return layers as LayerSelection;
   throw new Error(
-    `Cannot select attention layers as 'layers' must be cross, self, all or a RegExp: current value is ${
-      String(layers)
-    }`,
+    `Cannot select attention layers as 'layers' must be ${
+      LAYER_NAMES.join(", ")
+    } or a RegExp: current value is ${String(layers)}`,
   );
 }
 
@@ -87,18 +96,30 @@ export function locateSites(
   }
   const resolved = resolveTextInput(index, textInput);
   const classify = createClassifier(index, resolved);
+  const shapes = inferShapes(index);
+  const streams = {
+    masks: sourceMasks(index, new Set(matches.map((m) => m.output))),
+    text: resolved === null ? 0n : 1n << BigInt(index.inputs.indexOf(resolved)),
+    shapes,
+  };
   // A stateless copy: `test` on a /g or /y pattern would depend on earlier calls.
   const pattern = selection instanceof RegExp
     ? new RegExp(selection.source, selection.flags.replace(/[gy]/g, ""))
     : null;
-  const sites = matches.map((match) => {
+  const sites: LocatedSite[] = [];
+  for (const match of matches) {
     const node = nodeLabel(index, match.anchor);
-    const kind = match.kind ?? classify(match.query, match.key, match.value);
-    const selected = pattern ? pattern.test(node) : selection === "all" || selection === kind;
+    const joint = matchJoint(index, streams, match);
+    if (typeof joint === "string") {
+      skipped.push({ node, reason: joint });
+      continue;
+    }
+    const kind = joint ? "joint" : match.kind ?? classify(match.query, match.key, match.value);
+    const selected = pattern ? pattern.test(node) : layerKinds(selection as LayerName).includes(kind);
     if (!selected) {
       skipped.push({ node, reason: `${kind}-attention is not selected by layers ${describe(selection)}` });
     }
-    return { match, node, kind, selected };
-  });
-  return { index, textInput: resolved, sites, skipped };
+    sites.push({ match, node, kind, selected, ...(joint ? { joint } : {}) });
+  }
+  return { index, shapes, textInput: resolved, sites, skipped };
 }

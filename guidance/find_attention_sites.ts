@@ -21,7 +21,7 @@ export interface AttentionSiteOptions {
 export interface AttentionSite {
   /** Name of the anchor node (the Softmax, or the MultiHeadAttention node). */
   node: string;
-  /** Cross- or self-attention. */
+  /** Cross-, self- or joint (MMDiT) attention. */
   kind: AttentionKind;
   /** Which entry of the form table matched. */
   form: AttentionFormName;

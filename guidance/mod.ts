@@ -9,8 +9,9 @@
  * None is a = b = 0, PLADIS is a = λ, b = 0, GAG is a = 1, b = w ({@linkcode guidanceScalars}).
  *
  * The patched graph reads `guidance_a_<kind>` and `guidance_b_<kind>` for each patched kind
- * (cross, self) and the shared `guidance_eta` and `guidance_zeta`, all float32 of shape [1]
- * ({@linkcode guidanceFeeds} builds them). Choices and limits:
+ * (cross, self, joint) and the shared `guidance_eta` and `guidance_zeta`, all float32 of shape [1]
+ * ({@linkcode guidanceFeeds} builds them; {@linkcode layerKinds} says which kinds a request's layers
+ * cover). Choices and limits:
  * - Forms: MatMul → [Mul|Div] → [Add mask] → Softmax(last axis) → MatMul, with optional Casts, as
  *   torch exports attention; and com.microsoft MultiHeadAttention with separate q, k, v
  *   [B, S, hidden] inputs and an optional packed q/k/v `bias` (unfused into plain ops). Packed QKV/KV,
@@ -18,6 +19,11 @@
  *   skipped with the reason.
  * - Cross versus self by reachability from the text input (default: the input named like
  *   encoder_hidden_states, text or context), ignoring dependencies through Shape/Size.
+ * - Joint attention (MMDiT: SD3, FLUX), where keys and values concatenate text and image tokens in
+ *   one softmax, is found by tracing keys and values back to that Concat and classifying its operands
+ *   by reachability with attention outputs cut (so later blocks classify too). The rule acts on the
+ *   image-query × text-key block and goes back in by its softmax mass; text queries and the image-key
+ *   part are untouched ({@linkcode jointGuidedAttention} has the equations and the choices).
  * - The rule and 1.5-entmax (a fixed number of Newton steps on ‖(y − τ)₊‖ = 1 by the site's key
  *   count, {@linkcode entmax15Newton}) run in float32 even in float16 graphs: inputs are cast up and
  *   the output back, so the threshold keeps float32 resolution and no float16 kernel is needed for the
@@ -44,5 +50,7 @@ export * from "./guidance_feeds.ts";
 export * from "./guidance_inputs.ts";
 export * from "./guidance_scalars.ts";
 export * from "./guided_attention.ts";
+export * from "./joint_attention.ts";
+export * from "./layer_kinds.ts";
 export * from "./patch_attention.ts";
 export * from "./softmax.ts";

@@ -3,6 +3,7 @@ import { ATTENTION_FORMS } from "./_attention_forms.ts";
 import type { AttentionKind } from "./_classify.ts";
 import { createEmitter } from "./_emitter.ts";
 import { emitGuidanceRule, type RuleScalars } from "./_emit_guidance_rule.ts";
+import { emitJointRule } from "./_emit_joint_rule.ts";
 import {
   DataType,
   decodeModel,
@@ -11,7 +12,6 @@ import {
   opsetVersion,
   type ValueInfoProto,
 } from "./_onnx.ts";
-import { inferShapes } from "./_shapes.ts";
 import { locateSites, type SkippedSite } from "./_sites.ts";
 import type { AttentionSiteOptions } from "./find_attention_sites.ts";
 import { entmaxNewtonSteps } from "./entmax15_newton.ts";
@@ -30,7 +30,7 @@ export interface PatchOptions extends AttentionSiteOptions {
 export interface PatchedSite {
   /** Name of the anchor node. */
   node: string;
-  /** Cross- or self-attention; picks the a and b inputs. */
+  /** Cross-, self- or joint attention; picks the a and b inputs. */
   kind: AttentionKind;
   /** Which entry of the form table matched. */
   form: AttentionFormName;
@@ -58,7 +58,7 @@ function scalarInput(name: string): ValueInfoProto {
 /**
  * Rewrites the attention of an ONNX model so one session serves every guidance mode: each selected
  * site computes o = o_d + a·Δ + b·min(1, η/‖g‖)·g (see `applyGuidance`) from float32 inputs of shape
- * [1] named `guidance_a_<kind>`, `guidance_b_<kind>` (kind: cross, self), `guidance_eta` and
+ * [1] named `guidance_a_<kind>`, `guidance_b_<kind>` (kind: cross, self, joint), `guidance_eta` and
  * `guidance_zeta`; feeding a = b = 0 reproduces the original model.
  *
  * @param model a serialized ONNX model (opset 13 or newer, no external data)
@@ -100,7 +100,7 @@ export function patchAttention(
       `Cannot patch attention as opset ${MIN_OPSET} or newer is required: current value is ${opset}`,
     );
   }
-  const { index, sites, skipped, textInput } = locateSites(proto, options);
+  const { index, shapes, sites, skipped, textInput } = locateSites(proto, options);
   const selected = sites.filter((s) => s.selected);
   if (selected.length === 0) {
     const unsupported = skipped.filter((s) => !sites.some((site) => site.node === s.node));
@@ -136,7 +136,6 @@ export function patchAttention(
     taken.add(name);
   }
 
-  const shapes = inferShapes(index);
   const e = createEmitter(taken, opset);
   const replacements = new Map<NodeProto, NodeProto[]>();
   const counters = new Map<AttentionKind, number>();
@@ -150,7 +149,10 @@ export function patchAttention(
       eta: GUIDANCE_INPUTS.eta,
       zeta: GUIDANCE_INPUTS.zeta,
     };
-    const { tensor, axis } = site.match.keys;
+    // Entmax runs over the text keys alone at joint sites.
+    const { tensor, axis } = site.joint
+      ? { tensor: site.joint.keys.text, axis: site.joint.keys.axis }
+      : site.match.keys;
     const keys = shapes.shape(tensor)?.at(axis);
     const steps = entmaxIterations ?? entmaxNewtonSteps(keys);
     // P·V has the rank of P and V when they agree (no broadcasting between them).
@@ -166,7 +168,11 @@ export function patchAttention(
           index,
           site.match,
           e,
-          (tensors) => emitGuidanceRule(e, { rank: commonRank(tensors), ...tensors }, scalars, steps),
+          (tensors) => {
+            const full = { rank: commonRank(tensors), ...tensors };
+            if (site.joint) emitJointRule(e, full, site.joint, scalars, steps);
+            else emitGuidanceRule(e, full, scalars, steps);
+          },
         ),
     );
     replacements.set(replacement.node, [...replacement.nodes, ...e.nodes.slice(start)]);

@@ -85,7 +85,7 @@ export function fixtureFeeds(
 export function caseFeeds(
   ort: Ort,
   inputs: readonly string[],
-  scalars: { self?: GuidanceScalars; cross?: GuidanceScalars },
+  scalars: { self?: GuidanceScalars; cross?: GuidanceScalars; joint?: GuidanceScalars },
 ): Record<string, OrtWeb.Tensor> {
   return Object.fromEntries(
     Object.entries(guidanceFeeds(inputs, scalars)).map((

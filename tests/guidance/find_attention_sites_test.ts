@@ -72,7 +72,7 @@ Deno.test("findAttentionSites() selects sites by kind, all, or a RegExp on node 
 Deno.test("findAttentionSites() rejects an unknown layers value", () => {
   assertThrowsWith(
     () => findAttentionSites(buildTorchAttentionModel().model, { layers: "some" as "all" }),
-    "Cannot select attention layers as 'layers' must be cross, self, all or a RegExp: current value is some",
+    "Cannot select attention layers as 'layers' must be cross, self, joint, all or a RegExp: current value is some",
   );
 });
 

@@ -10,6 +10,7 @@ import {
   buildMultiHeadAttentionModel,
   buildTorchAttentionModel,
 } from "../fixtures/attention_models.ts";
+import { buildMmditModel } from "../fixtures/mmdit_models.ts";
 
 const PYTHON = "/usr/bin/python3";
 const CHECK = `
@@ -52,6 +53,9 @@ Deno.test({
         ["mha_all", buildMultiHeadAttentionModel({ mhaBias: true }).model, { layers: "all" }],
         ["mha_fp16_cross", buildMultiHeadAttentionModel({ fp16: true }).model, {}],
         ["mha_dynamic", buildBareMultiHeadAttentionModel(), {}],
+        ["joint_flux", buildMmditModel({ blocks: 2, rope: true, dynamicShapes: true }).model, {}],
+        ["joint_sd3_image_queries", buildMmditModel({ textFirst: false, imageQueriesOnly: true }).model, {}],
+        ["joint_fused", buildMmditModel({ fused: true }).model, {}],
       ];
       const paths = [];
       for (const [name, model, options] of cases) {

@@ -1,0 +1,58 @@
+/**
+ * Patched MMDiT fixtures (joint attention) on onnxruntime-web's WebGPU execution provider (Mesa
+ * llvmpipe in CI) against the TypeScript reference, with CPU fallback disabled so every node of the
+ * patched graph must have a WebGPU kernel.
+ *
+ * @module
+ */
+import * as ort from "onnxruntime-web/webgpu";
+import { buildMmditModel } from "../fixtures/mmdit_models.ts";
+import { assertJoint, checkMmdit } from "./_joint_check.ts";
+
+if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+  // wgpu's Vulkan loader wants a private runtime dir; without one it prints errors on every run.
+  Deno.env.set("XDG_RUNTIME_DIR", await Deno.makeTempDir({ prefix: "xdg-" }));
+}
+ort.env.wasm.numThreads = 1;
+const options: ort.InferenceSession.SessionOptions = {
+  executionProviders: ["webgpu"],
+  extra: { session: { disable_cpu_ep_fallback: "1" } },
+};
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeResources: false, sanitizeOps: false });
+
+async function requireAdapter(): Promise<void> {
+  if (!(await navigator.gpu?.requestAdapter())) {
+    throw new Error(
+      "Cannot run the WebGPU tests as navigator.gpu.requestAdapter() returned no adapter: current system lacks a " +
+        "Vulkan driver, install it with 'apt-get install -y mesa-vulkan-drivers libvulkan1'",
+    );
+  }
+}
+
+test("patchAttention() joint attention matches the reference on WebGPU: text first, two blocks", async () => {
+  await requireAdapter();
+  assertJoint(
+    "text first",
+    await checkMmdit(ort, buildMmditModel({ seed: 3, blocks: 2 }), { sessionOptions: options }),
+  );
+});
+
+test("patchAttention() joint attention matches the reference on WebGPU: image first with rotary q and k", async () => {
+  await requireAdapter();
+  const fixture = buildMmditModel({ seed: 3, textFirst: false, rope: true, dynamicShapes: true });
+  assertJoint("image first, rotary", await checkMmdit(ort, fixture, { sessionOptions: options }));
+});
+
+test("patchAttention() joint attention matches the reference on WebGPU: image queries only, concatenated tokens", async () => {
+  await requireAdapter();
+  const fixture = buildMmditModel({ seed: 3, imageQueriesOnly: true, concat: "tokens" });
+  assertJoint("image queries only", await checkMmdit(ort, fixture, { sessionOptions: options }));
+});
+
+test("patchAttention() joint attention matches the reference on WebGPU: fused MultiHeadAttention", async () => {
+  await requireAdapter();
+  const check = await checkMmdit(ort, buildMmditModel({ seed: 3, fused: true }), { sessionOptions: options });
+  // The unpatched model runs WebGPU's fused attention kernel, the patched one plain MatMul/Softmax.
+  assertJoint("fused", check, { none: 1e-5 });
+});
