@@ -39,48 +39,6 @@ const server = Deno.serve({
   onListen: ({ hostname, port }) => console.log(`Listening on http://${hostname}:${port}/`),
 }, app.fetch);
 
-try {
-  state.engine = await createEngine({
-    modelsDir: config.MODELS_DIR,
-    models: config.MODELS,
-    backend: config.BACKEND,
-    patch: cachedPatch(guidancePatch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
-      version: PATCH_VERSION,
-      onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
-    }),
-    log: (m) => log("info", m),
-    lazy: config.LOAD_MODELS === "lazy",
-  });
-  Object.assign(state.startup, state.engine.stages);
-  state.startup.models = Math.round(performance.now() - started - state.startup.imports);
-  if (config.LOAD_MODELS === "eager") {
-    // One tiny generation per model so the first user does not pay for kernel compilation.
-    const t0 = performance.now();
-    for (const m of state.engine.models()) {
-      await state.engine.generate({ model: m.id, prompt: "", steps: 1, seed: 0 });
-    }
-    state.startup.warmup = Math.round(performance.now() - t0);
-  }
-  state.startup.total = Math.round(performance.now() - started);
-  state.phase = "ready";
-  log("info", `ready in ${state.startup.total} ms (${JSON.stringify(state.startup)})`);
-} catch (e) {
-  console.error((e as Error).message);
-  await server.shutdown();
-  Deno.exit(1);
-}
-
-if (config.IDLE_RELEASE_MS > 0) {
-  // Scale-to-zero friendliness: idle instances give their session memory back; the next job reloads.
-  setInterval(async () => {
-    const engine = state.engine;
-    if (engine?.loaded().length && state.queue.idleMs() > config.IDLE_RELEASE_MS) {
-      await engine.release();
-      log("info", `released idle models after ${config.IDLE_RELEASE_MS} ms without jobs`);
-    }
-  }, Math.min(config.IDLE_RELEASE_MS, 5000));
-}
-
 let stopping = false;
 const shutdown = async (signal: string) => {
   if (stopping) return;
@@ -104,3 +62,46 @@ const shutdown = async (signal: string) => {
   Deno.exit(0);
 };
 for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => shutdown(sig));
+
+// Signals are handled from the start: a SIGTERM while the models load exits 0 at once.
+try {
+  state.engine = await createEngine({
+    modelsDir: config.MODELS_DIR,
+    models: config.MODELS,
+    backend: config.BACKEND,
+    patch: cachedPatch(guidancePatch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
+      version: PATCH_VERSION,
+      onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
+    }),
+    log: (m) => log("info", m),
+    lazy: config.LOAD_MODELS === "lazy",
+  });
+  Object.assign(state.startup, state.engine.stages);
+  state.startup.models = Math.round(performance.now() - started - state.startup.imports);
+  if (config.LOAD_MODELS === "eager") {
+    // One tiny generation per model so the first user does not pay for kernel compilation.
+    const t0 = performance.now();
+    for (const m of state.engine.models()) {
+      await state.engine.generate({ model: m.id, prompt: "", steps: 1, seed: 0 });
+    }
+    state.startup.warmup = Math.round(performance.now() - t0);
+  }
+  state.startup.total = Math.round(performance.now() - started);
+  if (!stopping) state.phase = "ready";
+  log("info", `ready in ${state.startup.total} ms (${JSON.stringify(state.startup)})`);
+} catch (e) {
+  console.error((e as Error).message);
+  await server.shutdown();
+  Deno.exit(1);
+}
+
+if (config.IDLE_RELEASE_MS > 0) {
+  // Scale-to-zero friendliness: idle instances give their session memory back; the next job reloads.
+  setInterval(async () => {
+    const engine = state.engine;
+    if (engine?.loaded().length && state.queue.idleMs() > config.IDLE_RELEASE_MS) {
+      await engine.release();
+      log("info", `released idle models after ${config.IDLE_RELEASE_MS} ms without jobs`);
+    }
+  }, Math.min(config.IDLE_RELEASE_MS, 5000));
+}
