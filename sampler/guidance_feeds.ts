@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { guidanceFeeds as feedsFor, guidanceScalars, patchAttention } from "../guidance/mod.ts";
+import { guidanceFeeds as feedsFor, guidanceScalars, layerKinds, patchAttention } from "../guidance/mod.ts";
 import type { TensorValue } from "./backend.ts";
 import type { ResolvedRequest } from "./request.ts";
 import type { LayerKind } from "./types.ts";
@@ -38,7 +38,8 @@ export function guidanceFeeds(
   g: ResolvedRequest["guidance"],
 ): Record<string, TensorValue> {
   const scalars = guidanceScalars(g);
-  const kinds = g.layers === "all" ? (["cross", "self"] as const) : [g.layers];
+  // "cross" also covers MMDiT joint attention (guidance's layerKinds), "all" every kind.
+  const kinds = layerKinds(g.layers);
   return feedsFor(inputs, Object.fromEntries(kinds.map((k) => [k, scalars])));
 }
 
@@ -55,7 +56,8 @@ export const guidancePatch: PatchFn = (model, { layers, textInput, path }) => {
   const { model: bytes, report } = patched;
   return Promise.resolve({
     model: bytes,
-    kinds: [...new Set(report.patched.map((p) => p.kind))],
+    // Joint (MMDiT) sites answer to request layers "cross", so the engine lists them as cross.
+    kinds: [...new Set(report.patched.map((p) => (p.kind === "joint" ? "cross" : p.kind)))],
     inputs: report.inputs,
   });
 };
