@@ -9,7 +9,9 @@ import { Connection, socketUrl } from "./connection.js";
 import { History } from "./history.js";
 import { MIME } from "./protocol.js";
 import {
+  APG_PARAMS,
   buildRequest,
+  CFG_MODE_LABELS,
   cfgParam,
   describeGuidance,
   describeSettings,
@@ -124,6 +126,12 @@ class SlotControls {
     this.values = {};
     /** @type {number | undefined} */
     this.cfg = undefined;
+    /** How the CFG scale is applied: plain CFG or APG. */
+    this.cfgMode = "cfg";
+    /** APG values the user set (undefined: the default); `r` is sent only while `rOn`. */
+    /** @type {Record<string, number | undefined>} */
+    this.apg = {};
+    this.rOn = false;
     this.model = null;
     /** @type {() => void} */
     this.onChange = () => {};
@@ -166,13 +174,92 @@ class SlotControls {
       return label;
     }));
     this._renderParams();
-    const cfg = cfgParam(model);
+    this._renderCfg();
+  }
+
+  /** The CFG mode picker (CFG | APG), the CFG scale, and APG's sliders when APG is picked. */
+  _renderCfg() {
+    const cfg = cfgParam(this.model);
     if (this.cfg !== undefined && !(this.cfg >= cfg.min && this.cfg <= cfg.max)) this.cfg = undefined;
-    $("[data-cfg]", this.root).replaceChildren(
+    const picker = cloneTemplate("cfg-mode-template");
+    const labelId = `${this.slot}-cfg-mode-label`;
+    $("[data-cfg-mode-label]", picker).id = labelId;
+    const group = $("[data-cfg-modes]", picker);
+    group.setAttribute("aria-labelledby", labelId);
+    group.replaceChildren(
+      ...Object.entries(CFG_MODE_LABELS).map(([mode, text]) => {
+        const label = document.createElement("label");
+        label.className = "seg";
+        const input = document.createElement("input");
+        input.type = "radio";
+        input.name = `${this.slot}-cfg-mode`;
+        input.value = mode;
+        input.checked = mode === this.cfgMode;
+        input.addEventListener("change", () => {
+          if (!input.checked) return;
+          this.cfgMode = mode;
+          this._renderCfg();
+          this.onChange();
+        });
+        const span = document.createElement("span");
+        span.textContent = text;
+        label.append(input, span);
+        return label;
+      }),
+    );
+    const nodes = [
+      picker,
       this._param(cfg, "cfg", this.cfg, (v) => {
         this.cfg = v;
       }),
-    );
+    ];
+    if (this.cfgMode === "apg") {
+      for (const spec of APG_PARAMS) {
+        const field = `apg.${spec.name}`;
+        const node = this._param(spec, field, this.apg[spec.name], (v) => {
+          this.apg[spec.name] = v;
+        });
+        node.classList.add("apg");
+        if (spec.optional) this._optional(node, spec);
+        nodes.push(node);
+      }
+    }
+    $("[data-cfg]", this.root).replaceChildren(...nodes);
+  }
+
+  /**
+   * Gives an optional slider (APG's r) an on/off switch; off, its number box is empty and disabled
+   * and nothing is sent.
+   *
+   * @param {HTMLElement} node from {@linkcode _param}
+   * @param {import("./settings.js").ParamSpec} spec
+   */
+  _optional(node, spec) {
+    const number = $(".param-number", node);
+    const range = $(".param-range", node);
+    const reset = $(".reset", node);
+    const toggle = document.createElement("input");
+    toggle.type = "checkbox";
+    toggle.className = "param-toggle";
+    toggle.checked = this.rOn;
+    toggle.setAttribute("aria-label", `Use ${spec.label}`);
+    const sync = () => {
+      for (const input of [number, range, reset]) input.disabled = !this.rOn;
+      number.placeholder = "off";
+      if (!this.rOn) number.value = "";
+      else if (number.value === "") number.value = String(this.apg[spec.name] ?? spec.value);
+      $(".hint", node).textContent = this.rOn
+        ? `range ${spec.min}–${spec.max} (any value above 0)`
+        : "off: no limit on the guidance's norm";
+    };
+    toggle.addEventListener("change", () => {
+      this.rOn = toggle.checked;
+      sync();
+      clearFieldError(node);
+      this.onChange();
+    });
+    $(".param-head", node).prepend(toggle);
+    sync();
   }
 
   _renderParams() {
@@ -255,9 +342,9 @@ class SlotControls {
   }
 
   /**
-   * The guidance and CFG this slot would send, with defaults filled in.
+   * The guidance, CFG and APG this slot would send, with defaults filled in; `apg` only in APG mode.
    *
-   * @returns {{ guidance: Record<string, any>, cfg: number | undefined }}
+   * @returns {{ guidance: Record<string, any>, cfg: number | undefined, apg?: Record<string, any> }}
    */
   value() {
     /** @type {Record<string, any>} */
@@ -266,15 +353,22 @@ class SlotControls {
       guidance[node.dataset.field.slice("guidance.".length)] = parseNumber($(".param-number", node).value);
     }
     const cfg = parseNumber($("[data-cfg] .param-number", this.root)?.value ?? "");
-    return { guidance, cfg };
+    if (this.cfgMode !== "apg") return { guidance, cfg };
+    /** @type {Record<string, any>} */
+    const apg = {};
+    for (const node of this.root.querySelectorAll("[data-cfg] .param.apg")) {
+      const number = $(".param-number", node);
+      apg[node.dataset.field.slice("apg.".length)] = number.disabled ? undefined : parseNumber(number.value);
+    }
+    return { guidance, cfg, apg };
   }
 
   /**
    * Sets the controls from saved settings.
    *
-   * @param {{ guidance?: Record<string, any>, cfg?: number }} settings
+   * @param {{ guidance?: Record<string, any>, cfg?: number, apg?: Record<string, any> }} settings
    */
-  set({ guidance = { mode: "none" }, cfg }) {
+  set({ guidance = { mode: "none" }, cfg, apg }) {
     const { mode = "none", ...params } = guidance;
     this.mode = mode;
     const defaults = this.model?.guidance?.defaults?.[mode] ?? {};
@@ -282,6 +376,11 @@ class SlotControls {
       Object.entries(params).map(([k, v]) => [k, v === defaults[k] ? undefined : v]),
     );
     this.cfg = cfg === cfgParam(this.model).value ? undefined : cfg;
+    this.cfgMode = apg ? "apg" : "cfg";
+    this.rOn = apg?.r !== undefined;
+    this.apg = Object.fromEntries(
+      APG_PARAMS.map((spec) => [spec.name, apg?.[spec.name] === spec.value ? undefined : apg?.[spec.name]]),
+    );
     if (this.model) this.render(this.model);
   }
 
@@ -653,7 +752,7 @@ function showFieldError(message, field, slot = "a", { fallback = true } = {}) {
   /** @type {HTMLElement | null} */
   let target = null;
   if (field) {
-    if (field.startsWith("guidance") || field === "cfg") {
+    if (field.startsWith("guidance") || field === "cfg" || field.startsWith("apg")) {
       target = slots[slot].errorSlot(field) ?? slots[slot].errorSlot("guidance");
     } else {
       // A nested field such as `previews.size` falls back to its parent's slot, when there is one.
@@ -818,12 +917,12 @@ function generate() {
   }
   const used = abToggle.checked ? SLOTS : /** @type {const} */ (["a"]);
   for (const slot of used) {
-    const { guidance, cfg } = slots[slot].value();
+    const { guidance, cfg, apg } = slots[slot].value();
     /** @type {Job} */
     const job = {
       id: makeJobId(slot),
       slot,
-      settings: { ...base, guidance, cfg },
+      settings: { ...base, guidance, cfg, ...(apg ? { apg } : {}) },
       state: connection.state === "open" ? "sent" : "waiting",
       frames: 0,
     };
@@ -1011,7 +1110,7 @@ function restoreFromHistory(entry) {
     seed: s.seed,
     seedLocked: true,
     ab: false,
-    slots: { a: { guidance: s.guidance, cfg: s.cfg } },
+    slots: { a: { guidance: s.guidance, cfg: s.cfg, apg: s.apg } },
   });
   clearErrors();
   announce(`Restored settings: ${describeSettings(s)}.`);

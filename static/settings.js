@@ -11,6 +11,28 @@ export const GUIDANCE_LABELS = Object.freeze({ none: "None", pladis: "PLADIS", g
 /** Display names of the guidance parameters. */
 export const PARAM_LABELS = Object.freeze({ scale: "Scale", eta: "Eta (η)", zeta: "Zeta (ζ)" });
 
+/** How the CFG scale is applied, in the order the picker shows them, with their display names. */
+export const CFG_MODE_LABELS = Object.freeze({ cfg: "CFG", apg: "APG" });
+
+/**
+ * The sliders of adaptive projected guidance (APG, Sadat et al. 2024), with the API's ranges and
+ * defaults: η weights the part of the guidance parallel to the prediction, β is the momentum of the
+ * guidance over steps, and r caps its norm (optional: off by default, `value` is where it starts when
+ * switched on; the API takes any r > 0).
+ *
+ * @type {readonly (ParamSpec & { optional?: boolean })[]}
+ */
+export const APG_PARAMS = Object.freeze([
+  { name: "eta", label: "APG η (parallel)", min: 0, max: 1, step: 0.01, value: 0 },
+  { name: "beta", label: "APG β (momentum)", min: -1, max: 1, step: 0.01, value: -0.5 },
+  { name: "r", label: "APG r (norm limit)", min: 0.1, max: 20, step: 0.1, value: 5, optional: true },
+]);
+
+/** The API's APG defaults of the parameters that have one. */
+const APG_DEFAULTS = Object.freeze(
+  Object.fromEntries(APG_PARAMS.filter((p) => !p.optional).map((p) => [p.name, p.value])),
+);
+
 /** Largest seed the client picks: fits every integer type a server might parse it into. */
 export const MAX_SEED = 2 ** 31 - 1;
 
@@ -37,6 +59,8 @@ export const MAX_SEED = 2 ** 31 - 1;
  * @property {number} [seed]
  * @property {{ mode: string, scale?: number, eta?: number, zeta?: number }} guidance
  * @property {number} [cfg]
+ * @property {{ eta?: number, r?: number, beta?: number }} [apg] present when APG replaces plain CFG
+ *   (it does when `cfg` is above 1); an unset `r` is no norm limit
  */
 
 /**
@@ -159,18 +183,23 @@ export function buildRequest(settings) {
   }
   out.guidance = guidance;
   if (settings.cfg !== undefined) out.cfg = settings.cfg;
+  if (settings.apg) {
+    out.apg = Object.fromEntries(Object.entries(settings.apg).filter(([, v]) => v !== undefined));
+  }
   return out;
 }
 
 /**
  * A short line that tells two jobs apart: the guidance mode and its parameters, and CFG when it is used.
  *
- * @param {Pick<Settings, "guidance" | "cfg">} settings
+ * @param {Pick<Settings, "guidance" | "cfg" | "apg">} settings
  * @returns {string}
  * @example
  * ```js
  * describeGuidance({ guidance: { mode: "gag", scale: 1.5, eta: 0.5, zeta: 0.2 }, cfg: 1 });
  * // "GAG scale 1.5 · η 0.5 · ζ 0.2"
+ * describeGuidance({ guidance: { mode: "none" }, cfg: 3, apg: { eta: 0, beta: -0.5 } });
+ * // "None · APG 3 (η 0, β -0.5, r off)"
  * ```
  */
 export function describeGuidance(settings) {
@@ -184,7 +213,16 @@ export function describeGuidance(settings) {
     if (values.length) parts[0] += ` ${values.shift()}`;
     parts.push(...values);
   }
-  if (settings.cfg !== undefined && settings.cfg !== 1) parts.push(`CFG ${settings.cfg}`);
+  if (settings.cfg !== undefined && settings.cfg !== 1) {
+    const apg = settings.apg;
+    parts.push(
+      apg
+        ? `APG ${settings.cfg} (η ${apg.eta ?? APG_DEFAULTS.eta}, β ${apg.beta ?? APG_DEFAULTS.beta}, r ${
+          apg.r ?? "off"
+        })`
+        : `CFG ${settings.cfg}`,
+    );
+  }
   return parts.join(" · ");
 }
 

@@ -235,6 +235,29 @@ Deno.test({
       },
     );
 
+    await t.step("picking APG sends apg with the CFG scale, and the job finishes", async () => {
+      await withClient(browser, server!, async ({ page, wire }) => {
+        await page.check('.slot[data-slot="a"] input[value="apg"]', { force: true });
+        await typeInto(page, "#a-cfg", 3);
+        await typeInto(page, "#a-apg-eta", 0.5);
+        ok(await page.isDisabled("#a-apg-r"), "APG r is not off by default");
+        await page.check('.slot[data-slot="a"] .param.apg .param-toggle');
+        await submitPrompt(page, "a small 3");
+        await waitForPanel(page, "a", "done");
+        const id = await panelJob(page, "a");
+        const request = wire.find((w) => w.type === "sent" && w.id === id)!.json!;
+        equal(request.cfg, 3);
+        deepStrictEqual(request.apg, { eta: 0.5, beta: -0.5, r: 5 });
+        ok(wire.some((w) => w.id === id && w.type === "done"), "The APG job sent no done event");
+        ok(
+          (await page.textContent('.panel[data-slot="a"] .panel-label'))!.includes(
+            "APG 3 (η 0.5, β -0.5, r 5)",
+          ),
+          "The panel does not name the APG settings",
+        );
+      });
+    });
+
     await t.step(
       "a steps value beyond the model's maximum shows the server's message next to the steps field",
       async () => {

@@ -1,6 +1,8 @@
 import { deepStrictEqual, equal, ok } from "@std/assert";
 import {
+  APG_PARAMS,
   buildRequest,
+  CFG_MODE_LABELS,
   cfgParam,
   describeGuidance,
   describeSettings,
@@ -122,4 +124,41 @@ Deno.test("randomSeed() and makeJobId() give values the server accepts", () => {
   const ids = new Set(Array.from({ length: 100 }, () => makeJobId("a")));
   equal(ids.size, 100);
   for (const id of ids) ok(isValidId(id), `id ${id}`);
+});
+
+Deno.test("buildRequest() sends apg only in APG mode, leaving an unset r out", () => {
+  const base = { model: "digits", prompt: "a 3", guidance: { mode: "none" }, cfg: 3 };
+  deepStrictEqual(buildRequest(base), { model: "digits", prompt: "a 3", guidance: { mode: "none" }, cfg: 3 });
+  deepStrictEqual(buildRequest({ ...base, apg: { eta: 0.5, beta: -0.5, r: undefined } }), {
+    model: "digits",
+    prompt: "a 3",
+    guidance: { mode: "none" },
+    cfg: 3,
+    apg: { eta: 0.5, beta: -0.5 },
+  });
+  deepStrictEqual(buildRequest({ ...base, apg: { eta: 0, beta: 0.2, r: 4 } }).apg, {
+    eta: 0,
+    beta: 0.2,
+    r: 4,
+  });
+});
+
+Deno.test("APG_PARAMS match the API's ranges and defaults, with r optional", () => {
+  deepStrictEqual(
+    APG_PARAMS.map((p) => [p.name, p.min, p.max, p.value, Boolean(p.optional)]),
+    [["eta", 0, 1, 0, false], ["beta", -1, 1, -0.5, false], ["r", 0.1, 20, 5, true]],
+  );
+  deepStrictEqual(Object.keys(CFG_MODE_LABELS), ["cfg", "apg"]);
+});
+
+Deno.test("describeGuidance() names APG with its parameters when it replaces CFG, and r off when unset", () => {
+  equal(
+    describeGuidance({ guidance: { mode: "none" }, cfg: 3, apg: { eta: 0.5, beta: -0.5 } }),
+    "None · APG 3 (η 0.5, β -0.5, r off)",
+  );
+  equal(
+    describeGuidance({ guidance: { mode: "gag", scale: 10 }, cfg: 2, apg: { r: 4 } }),
+    "GAG scale 10 · APG 2 (η 0, β -0.5, r 4)",
+  );
+  equal(describeGuidance({ guidance: { mode: "none" }, cfg: 1, apg: { eta: 1 } }), "None");
 });
