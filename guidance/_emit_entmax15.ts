@@ -19,9 +19,9 @@ import type { Emitter } from "./_emitter.ts";
  */
 export function emitEntmax15(e: Emitter, scores: string, steps: number, axis = -1): string {
   return e.scoped("Entmax15", () => {
-    const max = e.reduce("ReduceMax", scores, [axis]);
-    // d = y − τ₀ = (z − max)/2 + 1
-    let d = e.op("Add", [e.op("Mul", [e.op("Sub", [scores, max]), e.float(0.5)]), e.float(1)], {
+    // d = y − τ₀ with y = z/2 and τ₀ = max y − 1
+    const y = e.op("Mul", [scores, e.float(0.5)], { name: "Half" });
+    let d = e.op("Sub", [y, e.op("Sub", [e.reduce("ReduceMax", y, [axis]), e.float(1)])], {
       name: "Shifted",
     });
     for (let k = 0; k < steps; k++) {
