@@ -19,7 +19,7 @@ const USAGE = `Usage:
   deno task patch IN.onnx --list [--text-input NAME | --no-text-input]`;
 
 function parseLayers(value: string): LayerSelection {
-  if (value === "cross" || value === "self" || value === "all") return value;
+  if (value === "cross" || value === "self" || value === "joint" || value === "all") return value;
   try {
     return new RegExp(value);
   } catch {
