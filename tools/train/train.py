@@ -73,7 +73,7 @@ def batch(step, images, labels, attrs):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=1060)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--max-minutes", type=float, default=88.0)
     args = ap.parse_args()
