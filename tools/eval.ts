@@ -205,13 +205,14 @@ async function sweepPoint(ctx: Context, prompts: EvalPrompt[], spec: ModeSpec, l
   return point;
 }
 
-/** The eligible point with the best adherence (ties: the smaller FD). */
+/**
+ * The eligible point with the best adherence; on a tie the earlier point stays, so a setting (η) that makes
+ * no difference keeps the manifest's value.
+ */
 function best(points: SweepPoint[], fdLimit: number): SweepPoint {
   for (const p of points) p.eligible = p.meanFd <= fdLimit;
   const pool = points.filter((p) => p.eligible);
-  return (pool.length ? pool : points).reduce((b, p) =>
-    p.adherence > b.adherence || (p.adherence === b.adherence && p.meanFd < b.meanFd) ? p : b
-  );
+  return (pool.length ? pool : points).reduce((b, p) => p.adherence > b.adherence + 1e-9 ? p : b);
 }
 
 /** Tunes each mode's scale on the dev set. */
