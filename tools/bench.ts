@@ -95,6 +95,16 @@ interface BackendResult {
   /** The input and unpatched output of one call, for the PyTorch comparison. */
   reference?: { ids: number[]; x: number[]; t: number; dt: number; onnxVelocity: number[] };
   sessionMs: { unpatched: number; patched: number };
+  /** The WebGPU adapter, for the webgpu row. */
+  adapter?: string;
+}
+
+/** Vendor and description of the WebGPU adapter Deno offers. */
+async function adapterName(): Promise<string> {
+  const adapter = await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter().catch(() => null);
+  if (!adapter) return "none";
+  const { vendor, description, isFallbackAdapter } = adapter.info;
+  return `${vendor} ${description}${isFallbackAdapter ? " (a software fallback)" : ""}`.trim();
 }
 
 /** Backends a child can measure: the engine's three, and native with thread spinning off. */
@@ -105,8 +115,8 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
   const nospin = name === "native-nospin";
   // WebGPU on a software adapter (llvmpipe) takes seconds per call: few rounds, and no generations.
   const slow = name === "webgpu";
-  const rounds = slow ? (quick ? 3 : 6) : quick ? 30 : 120;
-  const budgetMs = (slow ? 40 : quick ? 8 : 35) * 1000;
+  const rounds = slow ? (quick ? 3 : 6) : quick ? 30 : 300;
+  const budgetMs = (slow ? 40 : quick ? 8 : 30) * 1000;
   const engine = await createEngine({
     modelsDir: join(ROOT, "models"),
     models: [MODEL_ID],
@@ -159,7 +169,7 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
     pladis: () => guided.run(fPladis),
     gag: () => guided.run(fGag),
   }, { rounds, warmup: slow ? 1 : 3, budgetMs });
-  log(`${name}: ${calls.gag.length} rounds; timing generations`);
+  log(`${name}: ${calls.gag.length} rounds of calls`);
   const req = { prompt: PROMPT, steps: 4 };
   let seed = 0;
   // The engine cannot take the no-spinning backend, so that row has per-call figures only.
@@ -167,8 +177,8 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
     none: () => engine.generate({ ...req, seed: seed++ }),
     gag: () => engine.generate({ ...req, seed: seed++, guidance: { mode: "gag" } }),
     cfg: () => engine.generate({ ...req, seed: seed++, cfg: CFG }),
-  }, { rounds: quick ? 10 : 40, warmup: 1, budgetMs: (quick ? 6 : 25) * 1000 });
-  log(`${name}: ${generations.gag.length} rounds; matmul roof`);
+  }, { rounds: quick ? 10 : 100, warmup: 1, budgetMs: (quick ? 6 : 20) * 1000 });
+  if (generations.gag.length) log(`${name}: ${generations.gag.length} rounds of generations`);
   const roof = await matmulRoof(
     backend,
     slow ? { n: 512, runs: 2 } : { runs: name.startsWith("native") ? 10 : 3 },
@@ -176,6 +186,7 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
   const result: BackendResult = {
     backend: name,
     reason: backend.reason,
+    adapter: slow ? await adapterName() : undefined,
     calls,
     generations,
     roof,
@@ -280,13 +291,16 @@ async function serverBench(serverBackend: string | undefined) {
     const poll = setInterval(() => {
       residentBytes(url).then((b) => peakSampled = Math.max(peakSampled, b), () => {});
     }, 200);
-    log(`server on ${health.backend}: latency`);
     const body = (steps: number, seed: number) => ({
       prompt: PROMPT,
       steps,
       seed,
       guidance: { mode: "gag" },
     });
+    log(`server on ${health.backend}: 100 generations for memory`);
+    for (let i = 0; i < 100; i++) await httpGenerate(url, body(4, 50_000 + i));
+    const rssAfter100 = await residentBytes(url);
+    log("latency");
     const ws = await openWs(url);
     const latency = [];
     let seed = 1;
@@ -295,7 +309,7 @@ async function serverBench(serverBackend: string | undefined) {
       const times = await interleave({
         http: () => httpGenerate(url, body(steps, seed++)),
         ws: async () => wsTimes.push(await ws.generate({ ...body(steps, seed++), previews: { every: 1 } })),
-      }, { rounds: quick ? 8 : 20, warmup: 1 });
+      }, { rounds: quick ? 8 : 30, warmup: 1 });
       latency.push({
         steps,
         httpFinalMs: summarize(times.http),
@@ -310,7 +324,7 @@ async function serverBench(serverBackend: string | undefined) {
       await interleave({
         previews: async () => on.push(await ws.generate({ ...body(steps, seed++), previews: { every: 1 } })),
         none: async () => off.push(await ws.generate({ ...body(steps, seed++), previews: false })),
-      }, { rounds: quick ? 10 : 20, warmup: 1 });
+      }, { rounds: quick ? 10 : 30, warmup: 1 });
       const r = pairedRatio(on.slice(1).map((t) => t.finalMs), off.slice(1).map((t) => t.finalMs));
       const rs = pairedRatio(on.slice(1).map((t) => t.serverMs), off.slice(1).map((t) => t.serverMs));
       overhead.push({
@@ -346,9 +360,7 @@ async function serverBench(serverBackend: string | undefined) {
         latencyMs: summarize(perJob),
       });
     }
-    log("100 generations for memory");
-    for (let i = 0; i < 100; i++) await httpGenerate(url, body(4, 50_000 + i));
-    const rssAfter100 = await residentBytes(url);
+    const rssEnd = await residentBytes(url);
     clearInterval(poll);
     const peakHwm = await peakResidentBytes(server.pid);
     return {
@@ -358,7 +370,7 @@ async function serverBench(serverBackend: string | undefined) {
       latency,
       overhead,
       throughput,
-      memory: { rssStart, rssAfter100, peakSampled: Math.max(peakSampled, rssAfter100), peakHwm },
+      memory: { rssStart, rssAfter100, rssEnd, peakSampled: Math.max(peakSampled, rssEnd), peakHwm },
     };
   } finally {
     await server.close();
@@ -543,7 +555,15 @@ function report(r: {
       );
     }
     const webgpu = ok.find((b) => b.backend === "webgpu");
-    if (webgpu) md.push("", `WebGPU adapter: ${webgpu.reason}.`);
+    if (webgpu) {
+      md.push(
+        "",
+        `WebGPU adapter: ${
+          webgpu.adapter ?? "?"
+        }; forced with \`backend: "webgpu"\` (\`auto\` refuses software ` +
+          "adapters and takes wasm). Few rounds and no per-generation figures: each call takes about a second.",
+      );
+    }
     for (const b of r.backends) if ("error" in b) md.push("", `- ${b.backend}: not measured, ${b.error}`);
     if (r.torch && "skipped" in r.torch) md.push("", `- PyTorch eager: skipped, ${r.torch.skipped}`);
     if (r.torch && "timesMs" in r.torch) {
@@ -551,10 +571,9 @@ function report(r: {
         "",
         `PyTorch loads the EMA weights of .cache/train/ckpt.pt (step ${r.torch.checkpointStep}) into ` +
           `tools/train/common.py's Model and runs the same x, t, dt and prompt; the largest difference to the ONNX ` +
-          `velocity is ${
-            r.torch.maxAbsDiffToOnnx.toExponential(2)
-          } (large when the checkpoint moved on after the ` +
-          "export). It runs after the ORT rounds, not interleaved with them.",
+          `velocity is ${r.torch.maxAbsDiffToOnnx.toExponential(2)}${
+            r.torch.maxAbsDiffToOnnx > 1e-3 ? " (the checkpoint moved on after the export)" : ""
+          }. It runs after the onnxruntime rounds, not interleaved with them.`,
       );
     }
     md.push(
@@ -624,10 +643,12 @@ function report(r: {
         ]),
       ),
       "",
-      `Memory: resident ${MB(s.memory.rssStart)} MiB after start, ${
+      `Memory (resident, from /metrics): ${MB(s.memory.rssStart)} MiB after start, ${
         MB(s.memory.rssAfter100)
-      } MiB after the runs ` +
-        `above and 100 more generations; peak ${MB(s.memory.peakHwm)} MiB (VmHWM; ${
+      } MiB after 100 generations (HTTP, 4 steps, GAG), ${
+        MB(s.memory.rssEnd)
+      } MiB after all the runs above; ` +
+        `peak ${MB(s.memory.peakHwm)} MiB (VmHWM; ${
           MB(s.memory.peakSampled)
         } MiB sampled from /metrics every 200 ms).`,
     );
