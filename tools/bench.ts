@@ -338,28 +338,39 @@ async function serverBench(serverBackend: string | undefined) {
     }
     ws.close();
     log("throughput");
-    const throughput = [];
-    for (const clients of [1, 4, 8]) {
-      const sockets = await Promise.all(Array.from({ length: clients }, () => openWs(url)));
-      const windowMs = (quick ? 4 : 10) * 1000;
-      const t0 = performance.now();
-      const perJob: number[] = [];
-      await Promise.all(sockets.map(async (s, i) => {
-        let k = 0;
-        while (performance.now() - t0 < windowMs) {
-          const t = await s.generate({ ...body(4, 10_000 * (i + 1) + k++), previews: { every: 1 } });
-          perJob.push(t.finalMs);
-        }
-      }));
-      const elapsed = performance.now() - t0;
-      sockets.forEach((s) => s.close());
-      throughput.push({
-        clients,
-        generations: perJob.length,
-        perSecond: perJob.length / (elapsed / 1000),
-        latencyMs: summarize(perJob),
-      });
+    // Short windows of 1, 4 and 8 clients in rotating order, summed per client count, so load that comes
+    // and goes during the run falls on every count alike.
+    const counts = [1, 4, 8];
+    const tally = new Map(counts.map((c) => [c, { jobs: [] as number[], ms: 0 }]));
+    let jobSeed = 10_000;
+    for (let round = 0; round < (quick ? 1 : 3); round++) {
+      for (let j = 0; j < counts.length; j++) {
+        const clients = counts[(round + j) % counts.length];
+        const sockets = await Promise.all(Array.from({ length: clients }, () => openWs(url)));
+        const windowMs = (quick ? 3 : 4) * 1000;
+        const t0 = performance.now();
+        const jobs: number[] = [];
+        await Promise.all(sockets.map(async (s) => {
+          while (performance.now() - t0 < windowMs) {
+            const t = await s.generate({ ...body(4, jobSeed++), previews: { every: 1 } });
+            jobs.push(t.finalMs);
+          }
+        }));
+        const entry = tally.get(clients)!;
+        entry.ms += performance.now() - t0;
+        entry.jobs.push(...jobs);
+        sockets.forEach((s) => s.close());
+      }
     }
+    const throughput = counts.map((clients) => {
+      const { jobs, ms } = tally.get(clients)!;
+      return {
+        clients,
+        generations: jobs.length,
+        perSecond: jobs.length / (ms / 1000),
+        latencyMs: summarize(jobs),
+      };
+    });
     const rssEnd = await residentBytes(url);
     clearInterval(poll);
     const peakHwm = await peakResidentBytes(server.pid);
@@ -630,7 +641,8 @@ function report(r: {
         ]),
       ),
       "",
-      "Throughput (4 steps, each client sends its next job when the last is done):",
+      "Throughput (4 steps, each client sends its next job when the last is done; windows of 1, 4 and 8 " +
+        "clients alternate, totals per count):",
       "",
       markdownTable(
         ["WS clients", "generations", "generations / s", "latency median ms", "latency p90 ms"],
