@@ -77,7 +77,7 @@ try {
     lazy: config.LOAD_MODELS === "lazy",
   });
   Object.assign(state.startup, state.engine.stages);
-  state.startup.models = Math.round(performance.now() - started - state.startup.imports);
+  state.startup.models = Math.round(performance.now() - started);
   if (config.LOAD_MODELS === "eager") {
     // One tiny generation per model so the first user does not pay for kernel compilation.
     const t0 = performance.now();
@@ -86,7 +86,7 @@ try {
     }
     state.startup.warmup = Math.round(performance.now() - t0);
   }
-  state.startup.total = Math.round(performance.now() - started);
+  state.startup.total = Math.round(performance.now());
   if (!stopping) state.phase = "ready";
   log("info", `ready in ${state.startup.total} ms (${JSON.stringify(state.startup)})`);
 } catch (e) {

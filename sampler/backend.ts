@@ -35,6 +35,15 @@ export interface Session {
   release(): Promise<void>;
 }
 
+/** Graph optimisation levels of onnxruntime. */
+export const OPTIMIZATION_LEVELS = ["disabled", "basic", "extended", "all"] as const;
+
+/** Per-session options. */
+export interface SessionOptions {
+  /** onnxruntime's graph optimisation level (default `all`); lower levels create sessions faster. */
+  optimization?: typeof OPTIMIZATION_LEVELS[number];
+}
+
 /** A started backend. */
 export interface Backend {
   readonly name: BackendName;
@@ -43,7 +52,7 @@ export interface Backend {
   /** Whether float16 models run here (WebGPU with `shader-f16`); others get a model's float32 variant. */
   readonly float16: boolean;
   /** Creates a session from model bytes; `label` names the model in errors. */
-  createSession(model: Uint8Array, label: string): Promise<Session>;
+  createSession(model: Uint8Array, label: string, options?: SessionOptions): Promise<Session>;
 }
 
 /** Options of {@linkcode createBackend}. */
@@ -167,11 +176,11 @@ async function start(name: BackendName, reason: string, threads: number): Promis
     name,
     reason,
     float16,
-    async createSession(model, label) {
+    async createSession(model, label, { optimization = "all" } = {}) {
       try {
         const s = await ort.InferenceSession.create(model, {
           executionProviders: providers,
-          graphOptimizationLevel: "all",
+          graphOptimizationLevel: optimization,
         });
         return wrap(ort, s, label);
       } catch (e) {

@@ -57,6 +57,7 @@ export async function loadFlowPipeline(
     [te.input],
     [te.output],
     { [te.input]: te.inputType, [te.output]: "float32" },
+    { optimization: manifest.optimization },
   );
   const dn = manifest.denoiser;
   const source = await readModelFile(dir, dn.file);
@@ -72,6 +73,7 @@ export async function loadFlowPipeline(
     [dn.inputs.sample, dn.inputs.time, dn.inputs.text, ...(dn.inputs.stepSize ? [dn.inputs.stepSize] : [])],
     [dn.output],
     Object.fromEntries([...Object.values(dn.inputs), dn.output].map((name) => [name, "float32"])),
+    { optimization: manifest.optimization },
   );
   const { width, height, channels } = manifest.image;
   const pixels = width * height * channels;

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { OPTIMIZATION_LEVELS } from "./backend.ts";
 
 const file = z.string().min(1).refine((f) => !f.includes(".."), "must stay inside the model folder");
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "min must not exceed max");
@@ -72,6 +73,11 @@ const common = {
   preview: PreviewSchema,
   guidance: GuidanceSchema,
   cfg: z.object({ default: z.number().min(1), max: z.number().min(1) }),
+  /**
+   * onnxruntime graph optimisation for this model's sessions. Small models that gain nothing from
+   * fusions start several times faster with `disabled`.
+   */
+  optimization: z.enum(OPTIMIZATION_LEVELS).default("all"),
 };
 
 /** A pixel-space flow / shortcut model sampled with `flow-euler`. */

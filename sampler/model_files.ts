@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { Backend, Session } from "./backend.ts";
+import type { Backend, Session, SessionOptions } from "./backend.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
 import { createTextTokenizer, type TextTokenizer } from "./text.ts";
 
@@ -48,8 +48,9 @@ export async function openSession(
   inputs: readonly string[],
   outputs: readonly string[],
   types: Readonly<Record<string, string>> = {},
+  options: SessionOptions = {},
 ): Promise<Session> {
-  const session = await backend.createSession(bytes, path);
+  const session = await backend.createSession(bytes, path, options);
   const missingIn = inputs.filter((n) => !session.inputNames.includes(n));
   const missingOut = outputs.filter((n) => !session.outputNames.includes(n));
   if (missingIn.length || missingOut.length) {
