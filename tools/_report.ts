@@ -54,4 +54,7 @@ export async function writeReport(base: string, markdown: string, json: unknown)
   await Deno.mkdir(dirname(base), { recursive: true });
   await Deno.writeTextFile(`${base}.md`, markdown.endsWith("\n") ? markdown : markdown + "\n");
   await Deno.writeTextFile(`${base}.json`, JSON.stringify(json, null, 1) + "\n");
+  // Formatted as the repository's `deno fmt` wants them, so committed results stay fmt-clean.
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", `${base}.md`, `${base}.json`] }).output()
+    .catch(() => {});
 }

@@ -519,7 +519,9 @@ function report(r: {
             const gf = flops ? flops.unpatched.total / u / 1e6 : NaN;
             return [
               b.backend === "webgpu"
-                ? `webgpu (${b.reason.replace(/^requested by config$/, "forced")})`
+                ? "webgpu (forced; llvmpipe here)"
+                : b.backend === "native-nospin"
+                ? "native, spinning off ¹"
                 : b.backend,
               fmt(u, 2),
               fmt(median(b.calls.none), 2),
