@@ -14,10 +14,10 @@ export async function nativeWithoutSpinning(): Promise<Backend> {
     name: "native",
     reason: "onnxruntime-node, session.intra_op.allow_spinning = 0 (bench only)",
     float16: false,
-    async createSession(model, label) {
+    async createSession(model, label, { optimization = "all" } = {}) {
       const s = await ort.InferenceSession.create(model, {
         executionProviders: ["cpu"],
-        graphOptimizationLevel: "all",
+        graphOptimizationLevel: optimization,
         extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
       return {
