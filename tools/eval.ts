@@ -58,6 +58,8 @@ interface ModeSpec {
   mode: string;
   guidance?: GuidanceRequest;
   cfg?: number;
+  /** Adaptive projected guidance in place of CFG (its defaults: η = 0, β = −0.5, no norm threshold). */
+  apg?: { eta?: number; beta?: number; r?: number };
 }
 
 /** Candidate scales per mode; CFG+GAG tries fractions of the tuned GAG scale at the tuned CFG scale. */
@@ -70,8 +72,10 @@ const SWEEP = {
     gagEta: [5, 50],
     cfg: [1.5, 2.5, 4],
     cfgGag: [0.5, 1],
+    /** APG scales: it is built to allow higher scales than CFG. */
+    apg: [2.5, 4, 6],
   },
-  quick: { pladis: [1.5, 3], gag: [1, 4], gagEta: [], cfg: [2, 4], cfgGag: [1] },
+  quick: { pladis: [1.5, 3], gag: [1, 4], gagEta: [], cfg: [2, 4], cfgGag: [1], apg: [4] },
 } as const;
 
 /** A point may win only when its mean FD stays within this factor of the unguided one (a quality guard). */
@@ -161,6 +165,7 @@ async function sample(p: Pipeline, prompts: readonly EvalPrompt[], spec: ModeSpe
       steps,
       guidance: spec.guidance,
       cfg: spec.cfg,
+      apg: spec.apg,
     });
     out.set(x, at * pixels);
   }
@@ -220,7 +225,15 @@ async function tune(ctx: Context, defaults: FlowManifest["guidance"]["defaults"]
   const prompts = promptSet("dev", DEV_N);
   const none = await sweepPoint(ctx, prompts, { mode: "none" }, "none");
   const fdLimit = FD_GUARD * none.meanFd;
-  const sweep: Record<string, SweepPoint[]> = { none: [none], pladis: [], gag: [], cfg: [], "cfg+gag": [] };
+  const sweep: Record<string, SweepPoint[]> = {
+    none: [none],
+    pladis: [],
+    gag: [],
+    cfg: [],
+    "cfg+gag": [],
+    apg: [],
+    "apg+gag": [],
+  };
   for (const scale of sweepGrid.pladis) {
     sweep.pladis.push(
       await sweepPoint(
@@ -272,10 +285,28 @@ async function tune(ctx: Context, defaults: FlowManifest["guidance"]["defaults"]
     );
   }
   const cfgGag = best(sweep["cfg+gag"], fdLimit);
+  for (const scale of sweepGrid.apg) {
+    sweep.apg.push(await sweepPoint(ctx, prompts, { mode: "apg", cfg: scale, apg: {} }, `apg ${scale}`));
+  }
+  const apg = best(sweep.apg, fdLimit);
+  // APG+GAG: the tuned APG scale with the GAG scale CFG+GAG chose.
+  const apgGagSpec: ModeSpec = { ...cfgGag.spec, mode: "apg+gag", cfg: apg.spec.cfg, apg: {} };
+  sweep["apg+gag"].push(
+    await sweepPoint(ctx, prompts, apgGagSpec, `apg ${apg.spec.cfg} + gag w=${cfgGag.spec.guidance?.scale}`),
+  );
+  const apgGag = best(sweep["apg+gag"], fdLimit);
   return {
     sweep,
     fdLimit,
-    chosen: { none: none.spec, pladis: pladis.spec, gag: gag.spec, cfg: cfg.spec, "cfg+gag": cfgGag.spec },
+    chosen: {
+      none: none.spec,
+      pladis: pladis.spec,
+      gag: gag.spec,
+      cfg: cfg.spec,
+      "cfg+gag": cfgGag.spec,
+      apg: apg.spec,
+      "apg+gag": apgGag.spec,
+    },
   };
 }
 
@@ -362,6 +393,8 @@ async function main() {
     gag: { mode: "gag", guidance: { mode: "gag", ...defaults.gag } },
     cfg: { mode: "cfg", cfg: cfgFallback },
     "cfg+gag": { mode: "cfg+gag", cfg: cfgFallback, guidance: { mode: "gag", ...defaults.gag } },
+    apg: { mode: "apg", cfg: cfgFallback, apg: {} },
+    "apg+gag": { mode: "apg+gag", cfg: cfgFallback, apg: {}, guidance: { mode: "gag", ...defaults.gag } },
   };
   const modes = Object.keys(chosen);
 
@@ -407,7 +440,7 @@ async function main() {
     [
       s.guidance?.mode === "pladis" ? `λ=${s.guidance.scale}` : "",
       s.guidance?.mode === "gag" ? `w=${s.guidance.scale}, η=${s.guidance.eta}, ζ=${s.guidance.zeta}` : "",
-      s.cfg ? `cfg=${s.cfg}` : "",
+      s.cfg ? `${s.apg ? "apg" : "cfg"}=${s.cfg}` : "",
     ].filter(Boolean).join(", ") || "–";
 
   const gridPath = `${a.out}_grid.png`;
@@ -510,7 +543,9 @@ async function main() {
       "Tuned defaults (for `models/digits/manifest.json` `guidance.defaults` and `cfg`): " +
         `PLADIS λ = ${chosen.pladis.guidance?.scale}, GAG w = ${chosen.gag.guidance?.scale} ` +
         `(η = ${chosen.gag.guidance?.eta}, ζ = ${chosen.gag.guidance?.zeta}), CFG = ${chosen.cfg.cfg}, ` +
-        `CFG+GAG: cfg ${chosen["cfg+gag"].cfg} with w = ${chosen["cfg+gag"].guidance?.scale}.`,
+        `CFG+GAG: cfg ${chosen["cfg+gag"].cfg} with w = ${chosen["cfg+gag"].guidance?.scale}; ` +
+        `APG: scale ${chosen.apg.cfg} (η = 0, β = −0.5); APG+GAG: scale ${chosen["apg+gag"].cfg} with w = ` +
+        `${chosen["apg+gag"].guidance?.scale}.`,
       "",
     );
   } else {
