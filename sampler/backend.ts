@@ -61,6 +61,11 @@ export interface BackendOptions {
   threads?: number;
   /** Where fallbacks are reported. */
   log?: (message: string) => void;
+  /**
+   * Let onnxruntime-node's pool threads spin-wait between parallel sections (default off: on few or
+   * shared cores the spinning takes the cores from the next kernel; `deno task bench` measures both).
+   */
+  spinning?: boolean;
 }
 
 /**
@@ -156,7 +161,7 @@ function wrap(ort: OrtModule, session: Ort.InferenceSession, label: string): Ses
   };
 }
 
-async function start(name: BackendName, reason: string, threads: number): Promise<Backend> {
+async function start(name: BackendName, reason: string, threads: number, spinning = false): Promise<Backend> {
   if (name === "webgpu") {
     ensureRuntimeDir();
     const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
@@ -181,6 +186,9 @@ async function start(name: BackendName, reason: string, threads: number): Promis
         const s = await ort.InferenceSession.create(model, {
           executionProviders: providers,
           graphOptimizationLevel: optimization,
+          ...(name === "native"
+            ? { extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } } }
+            : {}),
         });
         return wrap(ort, s, label);
       } catch (e) {
@@ -196,9 +204,10 @@ async function start(name: BackendName, reason: string, threads: number): Promis
  */
 export async function createBackend(
   choice: BackendChoice,
-  { threads = Math.min(4, navigator.hardwareConcurrency || 1), log = console.warn }: BackendOptions = {},
+  { threads = Math.min(4, navigator.hardwareConcurrency || 1), log = console.warn, spinning }:
+    BackendOptions = {},
 ): Promise<Backend> {
-  if (choice !== "auto") return await start(choice, `requested by config`, threads);
+  if (choice !== "auto") return await start(choice, `requested by config`, threads, spinning);
   const probe = await webgpuAdapter();
   if (probe.ok) {
     try {
