@@ -16,7 +16,7 @@
  * deno task bench --only percall,server
  * ```
  *
- * Options: --quick, --only percall|server|coldstart (comma-separated), --backends native,wasm,webgpu,
+ * Options: --quick, --only percall|server|coldstart (comma-separated), --backends native,native-spin,wasm,webgpu,
  * --server-backend (BACKEND of the server, default the server's own choice), --cfg (CFG scale, default 3),
  * --out (file base, default docs/results/bench). Writes `<out>.md` and `<out>.json`.
  *
@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
   type BackendName,
+  createBackend,
   createEngine,
   createTextTokenizer,
   gaussianNoise,
@@ -34,7 +35,6 @@ import {
   type TensorValue,
 } from "../sampler/mod.ts";
 import { countFlops, type FlopCount, matmulRoof } from "./_bench_flops.ts";
-import { nativeWithoutSpinning } from "./_bench_native.ts";
 import {
   httpGenerate,
   openWs,
@@ -58,7 +58,7 @@ const { values: a } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string", default: "percall,server,coldstart" },
-    backends: { type: "string", default: "native,native-nospin,wasm,webgpu" },
+    backends: { type: "string", default: "native,native-spin,wasm,webgpu" },
     "server-backend": { type: "string" },
     cfg: { type: "string", default: "3" },
     out: { type: "string", default: join(ROOT, "docs", "results", "bench") },
@@ -109,12 +109,12 @@ async function adapterName(): Promise<string> {
   return `${vendor} ${description}${isFallbackAdapter ? " (a software fallback)" : ""}`.trim();
 }
 
-/** Backends a child can measure: the engine's three, and native with thread spinning off. */
-type BenchBackend = BackendName | "native-nospin";
+/** Backends a child can measure: the engine's three, and native with onnxruntime's thread spinning on. */
+type BenchBackend = BackendName | "native-spin";
 
 /** Runs in a child process: times one backend (a crash or hang of one backend stays there). */
 async function measureBackend(name: BenchBackend): Promise<BackendResult> {
-  const nospin = name === "native-nospin";
+  const spin = name === "native-spin";
   // WebGPU on a software adapter (llvmpipe) takes seconds per call: few rounds, and no generations.
   const slow = name === "webgpu";
   const rounds = slow ? (quick ? 3 : 6) : quick ? 30 : 300;
@@ -122,11 +122,11 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
   const engine = await createEngine({
     modelsDir: join(ROOT, "models"),
     models: [MODEL_ID],
-    backend: nospin ? "native" : name,
+    backend: spin ? "native" : name,
     patch: guidancePatch,
     log: () => {},
   });
-  const backend = nospin ? await nativeWithoutSpinning() : engine.backend;
+  const backend = spin ? await createBackend("native", { spinning: true, log: () => {} }) : engine.backend;
   const pipeline = engine.pipeline(MODEL_ID);
   const m = pipeline.manifest;
   if (m.kind !== "flow") throw new Error(`Cannot bench model '${MODEL_ID}' as it is not a flow model`);
@@ -176,8 +176,8 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
   log(`${name}: ${calls.gag.length} rounds of calls`);
   const req = { prompt: PROMPT, steps: 4 };
   let seed = 0;
-  // The engine cannot take the no-spinning backend, so that row has per-call figures only.
-  const generations = nospin || slow ? { none: [], gag: [], cfg: [] } : await interleave({
+  // The engine takes no spinning option, so that row has per-call figures only.
+  const generations = spin || slow ? { none: [], gag: [], cfg: [] } : await interleave({
     none: () => engine.generate({ ...req, seed: seed++ }),
     gag: () => engine.generate({ ...req, seed: seed++, guidance: { mode: "gag" } }),
     cfg: () => engine.generate({ ...req, seed: seed++, cfg: CFG }),
@@ -533,8 +533,8 @@ function report(r: {
             return [
               b.backend === "webgpu"
                 ? "webgpu (forced; llvmpipe here)"
-                : b.backend === "native-nospin"
-                ? "native, spinning off ¹"
+                : b.backend === "native-spin"
+                ? "native, spinning on ¹"
                 : b.backend,
               fmt(u, 2),
               fmt(median(b.calls.none), 2),
@@ -572,12 +572,12 @@ function report(r: {
         "fp32 MatMul on the same runtime (onnxruntime-node's for native, the wasm build's for wasm, the WebGPU " +
         "kernel for WebGPU).",
     );
-    if (ok.some((b) => b.backend === "native-nospin")) {
+    if (ok.some((b) => b.backend === "native-spin")) {
       md.push(
         "",
-        "¹ The same onnxruntime-node sessions with `session.intra_op.allow_spinning = 0`, a bench-only backend " +
-          "(`tools/_bench_native.ts`): onnxruntime's pool threads spin-wait after each parallel section, which " +
-          "takes the cores from the next kernel, and from the other sessions, when the cores are few or shared.",
+        '¹ `createBackend("native", { spinning: true })`: onnxruntime\'s default, where pool threads spin-wait ' +
+          "after each parallel section and take the cores from the next kernel, and from other sessions, when " +
+          "cores are few or shared; the engine turns it off (`native` row).",
       );
     }
     const webgpu = ok.find((b) => b.backend === "webgpu");
