@@ -572,6 +572,17 @@ function report(r: {
         "fp32 MatMul on the same runtime (onnxruntime-node's for native, the wasm build's for wasm, the WebGPU " +
         "kernel for WebGPU).",
     );
+    const wasm = ok.find((b) => b.backend === "wasm"), native = ok.find((b) => b.backend === "native");
+    if (wasm && native) {
+      md.push(
+        "",
+        `wasm / native per call: **${
+          fmt(median(wasm.calls.unpatched) / median(native.calls.unpatched), 2)
+        }×** ` +
+          `unpatched, ${fmt(median(wasm.calls.gag) / median(native.calls.gag), 2)}× with GAG (medians of ` +
+          "separate runs, not interleaved).",
+      );
+    }
     if (ok.some((b) => b.backend === "native-spin")) {
       md.push(
         "",
