@@ -10,7 +10,7 @@ import type { Backend, Session, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleFlowEuler, type SamplerOptions } from "./euler.ts";
 import type { FlowManifest, Manifest } from "./manifest.ts";
-import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
+import { openSession, readModelFile, readTokenizer, textEncoding } from "./model_files.ts";
 import { decodePreview, type Rgba } from "./preview.ts";
 import type { ResolvedRequest } from "./request.ts";
 import { pipelineMethods } from "./_pipeline_methods.ts";
@@ -78,13 +78,7 @@ export async function loadFlowPipeline(
   const { width, height, channels } = manifest.image;
   const pixels = width * height * channels;
 
-  const encodeText = async (prompts: string[]) => {
-    const tokens = prompts.map((p) => tokenizer.encode(p));
-    const ids = tokens.flatMap((t) => t.ids);
-    const data = te.inputType === "int64" ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
-    const out = await textEncoder.run({ [te.input]: { data, dims: [prompts.length, tokenizer.length] } });
-    return { states: out[te.output], unknown: [...new Set(tokens.flatMap((t) => t.unknown))] };
-  };
+  const encodeText = textEncoding(tokenizer, textEncoder, te);
 
   const render = (x: Float32Array): Promise<Rgba> =>
     decodePreview({ x, channels, width, height, method: manifest.preview });

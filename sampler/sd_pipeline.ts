@@ -12,7 +12,7 @@ import { sampleEulerEpsilon } from "./euler.ts";
 import type { Pipeline } from "./flow_pipeline.ts";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
-import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
+import { openSession, readModelFile, readTokenizer, textEncoding } from "./model_files.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
 import type { ResolvedRequest } from "./request.ts";
 import { pipelineMethods } from "./_pipeline_methods.ts";
@@ -102,13 +102,7 @@ export async function loadSdPipeline(
   const { channels, width, height, scalingFactor } = manifest.latent;
   const size = channels * width * height;
 
-  const encodeText = async (prompts: string[]) => {
-    const tokens = prompts.map((p) => tokenizer.encode(p));
-    const ids = tokens.flatMap((t) => t.ids);
-    const data = te.inputType === "int64" ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
-    const out = await textEncoder.run({ [te.input]: { data, dims: [prompts.length, tokenizer.length] } });
-    return { states: out[te.output], unknown: [...new Set(tokens.flatMap((t) => t.unknown))] };
-  };
+  const encodeText = textEncoding(tokenizer, textEncoder, te);
 
   const decodeImage = async (
     session: Session,
