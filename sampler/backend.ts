@@ -73,12 +73,15 @@ export interface BackendOptions {
  * containers); give them a private one.
  */
 function ensureRuntimeDir(): void {
-  try {
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
-      Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "xdg-" }));
+  if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+  // The system temp folder first; `deno task serve` may write only under .cache/.
+  for (const dir of [undefined, `${Deno.cwd()}/.cache`]) {
+    try {
+      Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ dir, prefix: "xdg-" }));
+      return;
+    } catch {
+      // Without env or write permission the warning stays; nothing else depends on it.
     }
-  } catch {
-    // Without env or write permission the warning stays; nothing else depends on it.
   }
 }
 
