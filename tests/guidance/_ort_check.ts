@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "@std/assert";
 import type * as OrtWeb from "onnxruntime-web";
 import {
   guidanceFeeds,
@@ -170,4 +171,24 @@ export async function checkFixture(
     await patched.release();
   }
   return result;
+}
+
+/** Logs a fixture's worst errors (shown with `deno test` output). */
+export function report(name: string, check: FixtureCheck): void {
+  const worst = Math.max(...check.cases.map((c) => c.error));
+  console.log(
+    `  ${name}: none vs unpatched ${check.noneVersusOriginal?.toExponential(2)}, worst case ${
+      worst.toExponential(2)
+    }`,
+  );
+}
+
+/** Mode none reproduces the unpatched model within `none`; every case is within `tolerance` of the reference. */
+export function assertCheck(check: FixtureCheck, { none = 1e-6, tolerance = 1e-4 } = {}): void {
+  assert.equal(check.originalError, undefined, `the unpatched model failed: ${check.originalError}`);
+  assert.ok(
+    check.noneVersusOriginal! <= none,
+    `mode none differs from the unpatched model by ${check.noneVersusOriginal}`,
+  );
+  for (const c of check.cases) assert.ok(c.error <= tolerance, `${c.label}: relative error ${c.error}`);
 }

@@ -5,30 +5,9 @@
  *
  * @module
  */
-import * as ort from "onnxruntime-web/webgpu";
+import { options, ort, requireAdapter, test } from "./_webgpu.ts";
 import { buildMmditModel } from "../fixtures/mmdit_models.ts";
 import { assertJoint, checkMmdit } from "./_joint_check.ts";
-
-if (!Deno.env.get("XDG_RUNTIME_DIR")) {
-  // wgpu's Vulkan loader wants a private runtime dir; without one it prints errors on every run.
-  Deno.env.set("XDG_RUNTIME_DIR", await Deno.makeTempDir({ prefix: "xdg-" }));
-}
-ort.env.wasm.numThreads = 1;
-const options: ort.InferenceSession.SessionOptions = {
-  executionProviders: ["webgpu"],
-  extra: { session: { disable_cpu_ep_fallback: "1" } },
-};
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeResources: false, sanitizeOps: false });
-
-async function requireAdapter(): Promise<void> {
-  if (!(await navigator.gpu?.requestAdapter())) {
-    throw new Error(
-      "Cannot run the WebGPU tests as navigator.gpu.requestAdapter() returned no adapter: current system lacks a " +
-        "Vulkan driver, install it with 'apt-get install -y mesa-vulkan-drivers libvulkan1'",
-    );
-  }
-}
 
 test("patchAttention() joint attention matches the reference on WebGPU: text first, two blocks", async () => {
   await requireAdapter();

@@ -14,34 +14,17 @@ import {
   createRandom,
 } from "../fixtures/attention_models.ts";
 import {
+  assertCheck,
   caseFeeds,
   checkFixture,
-  type FixtureCheck,
   maxAbsoluteError,
   maxRelativeError,
+  report,
   runY,
 } from "./_ort_check.ts";
 
 ort.env.wasm.numThreads = 1;
 const options = { executionProviders: ["wasm"] };
-
-function report(name: string, check: FixtureCheck): void {
-  const worst = Math.max(...check.cases.map((c) => c.error));
-  console.log(
-    `  ${name}: none vs unpatched ${check.noneVersusOriginal?.toExponential(2)}, worst case ${
-      worst.toExponential(2)
-    }`,
-  );
-}
-
-function assertCheck(check: FixtureCheck, { none = 1e-6, tolerance = 1e-4 } = {}): void {
-  assert.equal(check.originalError, undefined, `the unpatched model failed: ${check.originalError}`);
-  assert.ok(
-    check.noneVersusOriginal! <= none,
-    `mode none differs from the unpatched model by ${check.noneVersusOriginal}`,
-  );
-  for (const c of check.cases) assert.ok(c.error <= tolerance, `${c.label}: relative error ${c.error}`);
-}
 
 for (const scaleForm of ["mul", "div", "folded", "none"] as const) {
   Deno.test(`patchAttention() output matches the reference on wasm for torch-style attention with scale form ${scaleForm}`, async () => {

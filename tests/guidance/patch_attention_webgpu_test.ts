@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "@std/assert";
-import * as ort from "onnxruntime-web/webgpu";
+import { options, ort, requireAdapter, test } from "./_webgpu.ts";
 import { entmax15, patchAttention } from "../../guidance/mod.ts";
 import {
   buildMultiHeadAttentionModel,
@@ -14,47 +14,7 @@ import {
   buildTorchAttentionModel,
   createRandom,
 } from "../fixtures/attention_models.ts";
-import { caseFeeds, checkFixture, type FixtureCheck, maxAbsoluteError, runY } from "./_ort_check.ts";
-
-if (!Deno.env.get("XDG_RUNTIME_DIR")) {
-  // wgpu's Vulkan loader wants a private runtime dir; without one it prints errors on every run.
-  Deno.env.set("XDG_RUNTIME_DIR", await Deno.makeTempDir({ prefix: "xdg-" }));
-}
-ort.env.wasm.numThreads = 1;
-const options: ort.InferenceSession.SessionOptions = {
-  executionProviders: ["webgpu"],
-  extra: { session: { disable_cpu_ep_fallback: "1" } },
-};
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeResources: false, sanitizeOps: false });
-
-async function requireAdapter(): Promise<void> {
-  const adapter = await navigator.gpu?.requestAdapter();
-  if (!adapter) {
-    throw new Error(
-      "Cannot run the WebGPU tests as navigator.gpu.requestAdapter() returned no adapter: current system lacks a " +
-        "Vulkan driver, install it with 'apt-get install -y mesa-vulkan-drivers libvulkan1'",
-    );
-  }
-}
-
-function report(name: string, check: FixtureCheck): void {
-  const worst = Math.max(...check.cases.map((c) => c.error));
-  console.log(
-    `  ${name}: none vs unpatched ${check.noneVersusOriginal?.toExponential(2)}, worst case ${
-      worst.toExponential(2)
-    }`,
-  );
-}
-
-function assertCheck(check: FixtureCheck, { none = 1e-6, tolerance = 1e-4 } = {}): void {
-  assert.equal(check.originalError, undefined, `the unpatched model failed: ${check.originalError}`);
-  assert.ok(
-    check.noneVersusOriginal! <= none,
-    `mode none differs from the unpatched model by ${check.noneVersusOriginal}`,
-  );
-  for (const c of check.cases) assert.ok(c.error <= tolerance, `${c.label}: relative error ${c.error}`);
-}
+import { assertCheck, caseFeeds, checkFixture, maxAbsoluteError, report, runY } from "./_ort_check.ts";
 
 test("a WebGPU adapter is available for the WebGPU execution provider", requireAdapter);
 
