@@ -2,6 +2,7 @@ import { applyGuidance } from "./apply_guidance.ts";
 import { entmax15 } from "./entmax15.ts";
 import type { GuidanceScalars } from "./guidance_scalars.ts";
 import { softmax } from "./softmax.ts";
+import { scoreRow } from "./_score_row.ts";
 
 /** Row-major attention operands; fold the batch into `heads`. */
 export interface AttentionOperands {
@@ -59,13 +60,7 @@ export function guidedAttention(operands: AttentionOperands, scalars: GuidanceSc
   const scores = new Float64Array(keys);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < queries; i++) {
-      const qo = (h * queries + i) * headDim;
-      for (let j = 0; j < keys; j++) {
-        const ko = (h * keys + j) * headDim;
-        let s = 0;
-        for (let c = 0; c < headDim; c++) s += q[qo + c] * k[ko + c];
-        scores[j] = s * scale;
-      }
+      scoreRow(scores, q, k, { h, i, queries, keys, headDim, scale });
       const pd = softmax(scores);
       const ps = entmax15(scores);
       const dense = new Float64Array(valueDim);

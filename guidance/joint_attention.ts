@@ -3,6 +3,7 @@ import { entmax15 } from "./entmax15.ts";
 import type { AttentionOperands } from "./guided_attention.ts";
 import type { GuidanceScalars } from "./guidance_scalars.ts";
 import { softmax } from "./softmax.ts";
+import { scoreRow } from "./_score_row.ts";
 
 /** Which tokens of a joint attention are text: a range of the keys and the range of image queries. */
 export interface JointTokens {
@@ -66,13 +67,7 @@ export function jointGuidedAttention(
   const scores = new Float64Array(keys);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < queries; i++) {
-      const qo = (h * queries + i) * headDim;
-      for (let j = 0; j < keys; j++) {
-        const ko = (h * keys + j) * headDim;
-        let s = 0;
-        for (let c = 0; c < headDim; c++) s += q[qo + c] * k[ko + c];
-        scores[j] = s * scale;
-      }
+      scoreRow(scores, q, k, { h, i, queries, keys, headDim, scale });
       const read = (p: ArrayLike<number>, from: number) => {
         const o = new Float64Array(valueDim);
         for (let j = 0; j < p.length; j++) {
