@@ -18,7 +18,7 @@ Deno.test({
   name:
     "findAttentionSites() finds self- and cross-attention in every transformer block of the digits denoiser",
   fn: () => {
-    const { sites, textInput } = findAttentionSites(model!, { layers: "all" });
+    const { sites, textInput } = findAttentionSites(model, { layers: "all" });
     assert.equal(textInput, "text_states");
     assert.deepEqual(
       sites.map((s) => [s.node, s.kind, s.form]),
@@ -33,7 +33,7 @@ Deno.test({
 Deno.test({
   name: "the patched digits denoiser reproduces the original in mode none and changes with GAG on wasm",
   fn: async () => {
-    const { model: patched, report } = patchAttention(model!);
+    const { model: patched, report } = patchAttention(model);
     assert.equal(report.patched.length, 4);
     const rng = createRandom(1);
     const feeds = {
@@ -48,7 +48,7 @@ Deno.test({
           [k, v],
         ) => [k, new ort.Tensor("float32", v.data, v.dims)]),
       );
-    const original = await ort.InferenceSession.create(model!, { executionProviders: ["wasm"] });
+    const original = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
     const session = await ort.InferenceSession.create(patched, { executionProviders: ["wasm"] });
     const output = original.outputNames[0];
     const expected = (await original.run(feeds))[output].data as Float32Array;
