@@ -8,12 +8,11 @@ import { join } from "node:path";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { Backend, Session, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
-import { sampleFlowEuler, type SamplerOptions } from "./euler.ts";
+import { sampleFlowEuler } from "./euler.ts";
 import type { FlowManifest, Manifest } from "./manifest.ts";
 import { openSession, readModelFile, readTokenizer, textEncoding } from "./model_files.ts";
 import { decodePreview, type Rgba } from "./preview.ts";
-import type { ResolvedRequest } from "./request.ts";
-import { pipelineMethods } from "./_pipeline_methods.ts";
+import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { flowTimes } from "./schedules.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind } from "./types.ts";
 
@@ -84,12 +83,7 @@ export async function loadFlowPipeline(
     decodePreview({ x, channels, width, height, method: manifest.preview });
 
   /** Samples n prompts from n noise images (planar, concatenated) with one request's settings. */
-  const sample = async (
-    prompts: string[],
-    noise: Float32Array,
-    r: ResolvedRequest,
-    options: SamplerOptions,
-  ) => {
+  const sample: PipelineParts["sample"] = async (prompts, noise, r, options) => {
     const n = prompts.length;
     const cfg = r.cfg > 1;
     const batch = cfg ? 2 * n : n;

@@ -14,10 +14,8 @@ import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
 import { openSession, readModelFile, readTokenizer, textEncoding } from "./model_files.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
-import type { ResolvedRequest } from "./request.ts";
-import { pipelineMethods } from "./_pipeline_methods.ts";
+import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { sdTurboSchedule } from "./schedules.ts";
-import type { SamplerOptions } from "./euler.ts";
 
 type Component = { file: string; dtype: "float32" | "float16"; float32File?: string };
 
@@ -133,12 +131,7 @@ export async function loadSdPipeline(
   const finalImage = (x: Float32Array) =>
     decodeImage(vae, va.input, va.output, vaFile.dtype, x.map((v) => v / scalingFactor));
 
-  const sample = async (
-    prompts: string[],
-    noise: Float32Array,
-    r: ResolvedRequest,
-    options: SamplerOptions,
-  ) => {
+  const sample: PipelineParts["sample"] = async (prompts, noise, r, options) => {
     const n = prompts.length, cfg = r.cfg > 1, batch = cfg ? 2 * n : n, total = n * size;
     options.signal?.throwIfAborted();
     const text = await encodeText(cfg ? [...prompts, ...prompts.map(() => r.negativePrompt)] : prompts);
