@@ -65,15 +65,15 @@ interface ModeSpec {
 /** Candidate scales per mode; CFG+GAG tries fractions of the tuned GAG scale at the tuned CFG scale. */
 const SWEEP = {
   full: {
-    pladis: [1.25, 1.5, 2, 3],
+    pladis: [1.1, 1.25, 1.5, 2, 3],
     /** w = 0 is the sparse (1.5-entmax) attention alone; w > 0 adds the clipped guidance term. */
-    gag: [0, 1, 2, 4, 8],
+    gag: [0, 0.25, 0.5, 1, 2, 4],
     /** η tried at the best w besides the manifest's. */
     gagEta: [5, 50],
-    cfg: [1.5, 2.5, 4],
+    cfg: [1.25, 1.5, 2.5, 4],
     cfgGag: [0.5, 1],
     /** APG scales: it is built to allow higher scales than CFG. */
-    apg: [2.5, 4, 6],
+    apg: [1.5, 2.5, 4, 6],
   },
   quick: { pladis: [1.5, 3], gag: [1, 4], gagEta: [], cfg: [2, 4], cfgGag: [1], apg: [4] },
 } as const;
