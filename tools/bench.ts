@@ -8,7 +8,7 @@
  * - the same denoiser in PyTorch eager (what a user would run instead), where python3-torch is installed;
  * - the real server (`main.ts`): request → first preview and → final PNG over HTTP and WS, preview
  *   overhead, throughput with 1, 4 and 8 WS clients, memory, and cold start with and without the
- *   patched-model cache.
+ *   patched-model cache, on the server's backend and on onnxruntime-node.
  *
  * ```sh
  * deno task bench            # the full run, about 8 minutes on 2 cores
@@ -412,6 +412,7 @@ async function coldStart(cacheDir: string, serverBackend: string | undefined) {
       stages,
       healthzStartupMs: health.startupMs as StartupStages,
       cacheLine: /patched-model cache (\w+)/.exec(server.output())?.[1] ?? "?",
+      backend: /backend: (\w+)/.exec(server.output())?.[1] ?? "?",
     };
   } finally {
     await server.close();
@@ -449,6 +450,7 @@ async function coldStarts(serverBackend: string | undefined) {
       ]),
     ) as Record<string, number>,
     cache: [...new Set(xs.map((x) => x.cacheLine))].join("/"),
+    backend: [...new Set(xs.map((x) => x.backend))].join("/"),
   });
   return { noCache: sum(noCache), cache: sum(cache) };
 }
@@ -462,7 +464,7 @@ function report(r: {
   backends: (BackendResult | { backend: string; error: string })[];
   torch?: Awaited<ReturnType<typeof torchReference>>;
   server?: Awaited<ReturnType<typeof serverBench>>;
-  cold?: Awaited<ReturnType<typeof coldStarts>>;
+  cold?: Awaited<ReturnType<typeof coldStarts>>[];
   seconds: number;
 }): string {
   const cpu = (() => {
@@ -691,10 +693,11 @@ function report(r: {
         } MiB sampled from /metrics every 200 ms).`,
     );
   }
-  if (r.cold) {
-    const c = r.cold;
-    const stageKeys = [...new Set([...Object.keys(c.noCache.stages), ...Object.keys(c.cache.stages)])];
-    const row = (name: string, x: typeof c.cache) => [
+  if (r.cold?.length) {
+    const all = r.cold.flatMap((c) => [c.noCache, c.cache]);
+    const stageKeys = [...new Set(all.flatMap((x) => Object.keys(x.stages)))];
+    const row = (name: string, x: typeof all[number]) => [
+      x.backend,
       name,
       x.cache,
       fmt(x.firstImageMs, 0),
@@ -704,10 +707,11 @@ function report(r: {
     ];
     md.push(
       "",
-      `## Cold start (median of ${c.cache.runs.length} fresh processes each, alternating)`,
+      `## Cold start (median of ${r.cold[0].cache.runs.length} fresh processes each, alternating)`,
       "",
       markdownTable(
         [
+          "backend",
           "patched-model cache",
           "cache outcome",
           "start → first image ms",
@@ -715,13 +719,17 @@ function report(r: {
           "→ /healthz 200",
           ...stageKeys.map((k) => k === "total" ? "ready (server)" : k),
         ],
-        [row("none (fresh empty CACHE_DIR)", c.noCache), row("warm (CACHE_DIR reused)", c.cache)],
+        r.cold.flatMap((c) => [
+          row("none (fresh empty CACHE_DIR)", c.noCache),
+          row("warm (CACHE_DIR reused)", c.cache),
+        ]),
       ),
       "",
       "Columns after /healthz are the server's own stages (`ready in N ms ({...})`, also /healthz " +
         "`startupMs`): imports = process start → main.ts running, backend = runtime start, `<model>.patch` = " +
         "guidance patch (or cache read), `<model>.sessions` = session creation, models = main.ts → models " +
-        "loaded, warmup = one 1-step generation, ready = process start → ready.",
+        "loaded, warmup = one 1-step generation, ready = process start → ready. The server's own backend " +
+        "first (`--server-backend`, default its `auto` choice), then onnxruntime-node (`BACKEND=native`).",
     );
   }
   md.push("", `Bench runtime: ${fmt(r.seconds, 0)} s.`);
@@ -751,7 +759,12 @@ async function main() {
   }
   const server = only.has("server") ? await serverBench(serverBackend) : undefined;
   if (only.has("coldstart")) log("cold starts");
-  const cold = only.has("coldstart") ? await coldStarts(serverBackend) : undefined;
+  const cold = only.has("coldstart")
+    ? [
+      await coldStarts(serverBackend),
+      ...(serverBackend === "native" ? [] : [await coldStarts("native")]),
+    ]
+    : undefined;
   const seconds = (performance.now() - started) / 1000;
   const markdown = report({ model, backends, torch, server, cold, seconds });
   await writeReport(a.out!, markdown, {
