@@ -58,6 +58,36 @@ export function emitGuidanceTerm(
   ], { name: "Term" });
 }
 
+/** `name` as float32: itself when it already is, else a Cast. */
+export function castToFloat(e: Emitter, name: string, type: number = DataType.FLOAT): string {
+  return type === DataType.FLOAT
+    ? name
+    : e.op("Cast", [name], { attributes: [attr.int("to", DataType.FLOAT)] });
+}
+
+/**
+ * The rule's operands S, V and o_d in float32 (inputs of other types cast in, in that order), and how
+ * its float32 result becomes the site's output: the op making the result takes `resultOptions` (the
+ * output's name when no Cast follows), then `finish` casts it back to o_d's type where that is not
+ * float32.
+ */
+export function floatOperands(e: Emitter, tensors: RuleTensors) {
+  const types = tensors.types ?? {};
+  const castBack = types.dense !== undefined && types.dense !== DataType.FLOAT;
+  return {
+    scores: castToFloat(e, tensors.scores, types.scores),
+    value: castToFloat(e, tensors.value, types.value),
+    dense: castToFloat(e, tensors.dense, types.dense),
+    castBack,
+    resultOptions: castBack ? {} : { outputs: [tensors.output] },
+    finish(result: string): void {
+      if (castBack) {
+        e.op("Cast", [result], { attributes: [attr.int("to", types.dense!)], outputs: [tensors.output] });
+      }
+    },
+  };
+}
+
 /** The permutation that swaps the last two axes of a rank-`rank` tensor. */
 export function swapLastTwo(rank: number): number[] {
   return [...Array(rank - 2).keys(), rank - 1, rank - 2];
@@ -80,25 +110,14 @@ export function emitGuidanceRule(
   scalars: RuleScalars,
   steps: number,
 ): void {
-  const types = tensors.types ?? {};
-  const toFloat = (name: string, type = DataType.FLOAT as number) =>
-    type === DataType.FLOAT ? name : e.op("Cast", [name], { attributes: [attr.int("to", DataType.FLOAT)] });
-  const scores = toFloat(tensors.scores, types.scores);
-  const value = toFloat(tensors.value, types.value);
-  const dense = toFloat(tensors.dense, types.dense);
-  const castBack = types.dense !== undefined && types.dense !== DataType.FLOAT;
-  const out = (name: string) => {
-    if (castBack) {
-      e.op("Cast", [name], { attributes: [attr.int("to", types.dense!)], outputs: [tensors.output] });
-    }
-  };
+  const { scores, value, dense, resultOptions, finish } = floatOperands(e, tensors);
   const rank = tensors.rank;
   if (rank === undefined || rank < 2) {
     const probs = emitEntmax15(e, scores, steps);
     e.scoped("Rule", () => {
       const sparse = e.op("MatMul", [probs, value], { name: "SparseOutput" });
       const term = emitGuidanceTerm(e, dense, sparse, scalars);
-      out(e.op("Add", [dense, term], castBack ? {} : { outputs: [tensors.output] }));
+      finish(e.op("Add", [dense, term], resultOptions));
     });
     return;
   }
@@ -111,6 +130,6 @@ export function emitGuidanceRule(
     const denseT = transpose(dense);
     const term = emitGuidanceTerm(e, denseT, sparseT, scalars, -2);
     const guidedT = e.op("Add", [denseT, term]);
-    out(transpose(guidedT, castBack ? {} : { outputs: [tensors.output] }));
+    finish(transpose(guidedT, resultOptions));
   });
 }

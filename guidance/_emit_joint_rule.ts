@@ -1,8 +1,15 @@
 import type { Emitter } from "./_emitter.ts";
 import { emitEntmax15 } from "./_emit_entmax15.ts";
-import { emitGuidanceTerm, type RuleScalars, type RuleTensors, swapLastTwo } from "./_emit_guidance_rule.ts";
+import {
+  castToFloat,
+  emitGuidanceTerm,
+  floatOperands,
+  type RuleScalars,
+  type RuleTensors,
+  swapLastTwo,
+} from "./_emit_guidance_rule.ts";
 import type { JointLayout, TokenSplit } from "./_joint.ts";
-import { attr, DataType } from "./_onnx.ts";
+import { attr } from "./_onnx.ts";
 
 /** An end index past any token count (Slice clamps it). */
 const END = Number.MAX_SAFE_INTEGER;
@@ -27,14 +34,8 @@ export function emitJointRule(
   if (!tensors.probs) {
     throw new Error(`Cannot patch joint attention at ${tensors.output} as its form gives no softmax output`);
   }
-  const types = tensors.types ?? {};
-  const toFloat = (name: string, type = DataType.FLOAT as number) =>
-    type === DataType.FLOAT ? name : e.op("Cast", [name], { attributes: [attr.int("to", DataType.FLOAT)] });
-  const scores = toFloat(tensors.scores, types.scores);
-  const value = toFloat(tensors.value, types.value);
-  const dense = toFloat(tensors.dense, types.dense);
-  const probs = toFloat(tensors.probs, types.probs);
-  const castBack = types.dense !== undefined && types.dense !== DataType.FLOAT;
+  const { scores, value, dense, castBack, resultOptions, finish } = floatOperands(e, tensors);
+  const probs = castToFloat(e, tensors.probs, tensors.types?.probs);
 
   e.scoped("Joint", () => {
     const count = (name: string, axis: number) =>
@@ -85,17 +86,14 @@ export function emitJointRule(
       const term = emitGuidanceTerm(e, denseText, sparse, scalars);
       guided = e.op("Add", [imageOut, e.op("Mul", [mass, term])]);
     }
-    const output = castBack ? {} : { outputs: [tensors.output] };
     let result = guided;
     if (queries) {
       const textOut = slice(dense, range(queries, "text"), -2);
       const parts = queries.textFirst ? [textOut, guided] : [guided, textOut];
-      result = e.op("Concat", parts, { attributes: [attr.int("axis", -2)], ...output });
+      result = e.op("Concat", parts, { attributes: [attr.int("axis", -2)], ...resultOptions });
     } else if (!castBack) {
-      result = e.op("Identity", [guided], output);
+      result = e.op("Identity", [guided], resultOptions);
     }
-    if (castBack) {
-      e.op("Cast", [result], { attributes: [attr.int("to", types.dense!)], outputs: [tensors.output] });
-    }
+    finish(result);
   });
 }
