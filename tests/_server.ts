@@ -5,6 +5,8 @@
  * @module
  */
 
+import { drainLines } from "../tools/_child_output.ts";
+
 const ROOT = new URL("../", import.meta.url);
 
 /** Env every child gets: loopback must bypass any proxy. */
@@ -40,23 +42,6 @@ export interface Server {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Keeps the tail of a stream's text, draining it so the child never blocks on a full pipe. */
-function drain(
-  stream: ReadableStream<Uint8Array>,
-  onText: (text: string) => void,
-): { tail: () => string; done: Promise<void> } {
-  let tail = "";
-  const done = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      const text = decoder.decode(chunk, { stream: true });
-      tail = (tail + text).slice(-16_000);
-      onText(tail);
-    }
-  })().catch(() => {});
-  return { tail: () => tail, done };
-}
-
 function spawn(env: Record<string, string>) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts"],
@@ -83,12 +68,12 @@ export async function startServer(
   const cacheDir = await Deno.makeTempDir({ prefix: "gag-cache-" });
   const child = spawn({ PORT: "0", HOST: "127.0.0.1", CACHE_DIR: cacheDir, ...env });
   const listening = Promise.withResolvers<string>();
-  const onText = (tail: string) => {
-    const match = tail.match(/Listening on (https?:\/\/[^/\s]+)/);
+  const onLine = (line: string) => {
+    const match = line.match(/Listening on (https?:\/\/[^/\s]+)/);
     if (match) listening.resolve(match[1].replace("0.0.0.0", "127.0.0.1"));
   };
-  const stdout = drain(child.stdout, onText);
-  const stderr = drain(child.stderr, onText);
+  const stdout = drainLines(child.stdout, onLine);
+  const stderr = drainLines(child.stderr, onLine);
   const output = () => `--- stdout\n${stdout.tail()}\n--- stderr\n${stderr.tail()}`;
   let exited = false;
   const status = child.status.then((s) => {
@@ -172,8 +157,8 @@ export async function runServerToExit({ env = {} }: ServerOptions = {}, timeoutM
   const cacheDir = await Deno.makeTempDir({ prefix: "gag-cache-" });
   const t0 = performance.now();
   const child = spawn({ PORT: "0", HOST: "127.0.0.1", CACHE_DIR: cacheDir, ...env });
-  const stdout = drain(child.stdout, () => {});
-  const stderr = drain(child.stderr, () => {});
+  const stdout = drainLines(child.stdout);
+  const stderr = drainLines(child.stderr);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { drainLines } from "./_child_output.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Startup stages the server logs in `ready in N ms ({...})`. */
@@ -49,7 +51,6 @@ export async function startServer(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let tail = "";
   const listening = Promise.withResolvers<string>();
   const ready = Promise.withResolvers<StartupStages>();
   const onLine = (line: string) => {
@@ -58,24 +59,13 @@ export async function startServer(
     const r = line.match(/ready in \d+ ms \((\{.*\})\)/);
     if (r) ready.resolve(JSON.parse(r[1]) as StartupStages);
   };
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of stream) {
-      const text = decoder.decode(chunk, { stream: true });
-      tail = (tail + text).slice(-6000);
-      pending += text;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      lines.forEach(onLine);
-    }
-  };
-  drain(child.stdout).catch(() => {});
-  drain(child.stderr).catch(() => {});
+  const stdout = drainLines(child.stdout, onLine);
+  const stderr = drainLines(child.stderr, onLine);
+  const tail = () => `${stdout.tail()}\n${stderr.tail()}`;
   let exited = false;
   child.status.then((s) => {
     exited = true;
-    const err = new Error(`The server exited with code ${s.code}:\n${tail}`);
+    const err = new Error(`The server exited with code ${s.code}:\n${tail()}`);
     listening.reject(err);
     ready.reject(err);
   });
@@ -99,7 +89,7 @@ export async function startServer(
     spawnedAt,
     listeningAt: performance.now(),
     ready: ready.promise,
-    output: () => tail,
+    output: tail,
     async close() {
       if (!exited) {
         try {

@@ -6,6 +6,7 @@
 
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { decodeFrame } from "../../routes/protocol.ts";
+import { drainLines } from "../../tools/_child_output.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -53,24 +54,6 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Keeps the tail of a stream's text, draining it so the child never blocks on a full pipe. */
-function drain(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): () => string {
-  let tail = "";
-  (async () => {
-    let pending = "";
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      const text = decoder.decode(chunk, { stream: true });
-      tail = (tail + text).slice(-8_000);
-      pending += text;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) onLine(line);
-    }
-  })().catch(() => {});
-  return () => tail;
-}
-
 /**
  * Starts `deno run -A main.ts` on a free port and waits until `GET /healthz` answers 200.
  *
@@ -98,9 +81,9 @@ export async function startServer(
     const match = line.match(/Listening on (https?:\/\/[^/\s]+)\/?/);
     if (match) listening.resolve(match[1].replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1"));
   };
-  const stdout = drain(child.stdout, onLine);
-  const stderr = drain(child.stderr, onLine);
-  const output = () => `--- stdout\n${stdout()}\n--- stderr\n${stderr()}`;
+  const stdout = drainLines(child.stdout, onLine);
+  const stderr = drainLines(child.stderr, onLine);
+  const output = () => `--- stdout\n${stdout.tail()}\n--- stderr\n${stderr.tail()}`;
   let exited = false;
   child.status.then((status) => {
     exited = true;
