@@ -1,23 +1,15 @@
 /**
- * The real server under `deno task bench`: started as `deno run -A main.ts` on port 0, driven over HTTP and
- * WebSocket from this process.
+ * The real server under `deno task bench` and `tools/load.ts`: started through `server_launcher.ts`, driven
+ * over HTTP and WebSocket from this process.
  *
  * @module
  */
 
-import { drainLines } from "./_child_output.ts";
+import { startServer as launch, type StartupStages } from "./server_launcher.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+export type { StartupStages };
 
-/** Startup stages the server logs in `ready in N ms ({...})`. */
-export interface StartupStages {
-  imports?: number;
-  models?: number;
-  warmup?: number;
-  total?: number;
-}
-
-/** A started server. */
+/** A started server, as the bench reads it. */
 export interface BenchServer {
   url: string;
   pid: number;
@@ -31,75 +23,27 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-/** Starts `deno run -A main.ts` with `env` added (PORT=0 and HOST=127.0.0.1 are set). */
+/**
+ * Starts the server through the project's launcher with `env` added and returns once it listens. Unlike the
+ * tests, the bench lets the server choose its backend (`BACKEND=auto`) unless `env` names one.
+ */
 export async function startServer(
   env: Record<string, string> = {},
   timeoutMs = 180_000,
 ): Promise<BenchServer> {
-  const spawnedAt = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: ROOT,
-    env: {
-      PORT: "0",
-      HOST: "127.0.0.1",
-      NO_PROXY: "127.0.0.1,localhost",
-      no_proxy: "127.0.0.1,localhost",
-      ...env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const listening = Promise.withResolvers<string>();
-  const ready = Promise.withResolvers<StartupStages>();
-  const onLine = (line: string) => {
-    const l = line.match(/Listening on (https?:\/\/[^/\s]+)\/?/);
-    if (l) listening.resolve(l[1]);
-    const r = line.match(/ready in \d+ ms \((\{.*\})\)/);
-    if (r) ready.resolve(JSON.parse(r[1]) as StartupStages);
-  };
-  const stdout = drainLines(child.stdout, onLine);
-  const stderr = drainLines(child.stderr, onLine);
-  const tail = () => `${stdout.tail()}\n${stderr.tail()}`;
-  let exited = false;
-  child.status.then((s) => {
-    exited = true;
-    const err = new Error(`The server exited with code ${s.code}:\n${tail()}`);
-    listening.reject(err);
-    ready.reject(err);
+  const server = await launch({
+    env: { BACKEND: "auto", ...env },
+    readyTimeoutMs: timeoutMs,
+    listenOnly: true,
   });
-  ready.promise.catch(() => {});
-  const timer = setTimeout(
-    () => listening.reject(new Error(`The server did not listen in ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  let url: string;
-  try {
-    url = await listening.promise;
-  } catch (e) {
-    if (!exited) child.kill("SIGKILL");
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
   return {
-    url,
-    pid: child.pid,
-    spawnedAt,
-    listeningAt: performance.now(),
-    ready: ready.promise,
-    output: tail,
-    async close() {
-      if (!exited) {
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // Already gone.
-        }
-      }
-      await child.status;
-    },
+    url: server.url,
+    pid: server.pid,
+    spawnedAt: server.spawnedAt,
+    listeningAt: server.listeningAt,
+    ready: server.startup,
+    output: server.output,
+    close: server.close,
   };
 }
 

@@ -34,7 +34,7 @@ import {
   guidancePatch,
   type TensorValue,
 } from "../sampler/mod.ts";
-import { countFlops, type FlopCount, matmulRoof } from "./_bench_flops.ts";
+import { countFlops, type FlopCount, matmulRoof } from "./model_flops.ts";
 import {
   httpGenerate,
   openWs,

@@ -6,7 +6,7 @@
 
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { decodeFrame } from "../../routes/protocol.ts";
-import { drainLines } from "../../tools/_child_output.ts";
+import { startServer as launch } from "../../tools/server_launcher.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -55,80 +55,14 @@ export interface Server {
 }
 
 /**
- * Starts `deno run -A main.ts` on a free port and waits until `GET /healthz` answers 200.
- *
- * The server prints `Listening on http://HOST:PORT/` once bound; the port is read from that line.
+ * Starts `deno run -A ENTRY` through the project's launcher (a free port, `BACKEND=wasm`, a private cache
+ * folder) and waits until `GET /healthz` answers 200.
  */
 export async function startServer(
   { entry = "main.ts", readyTimeoutMs = 180_000 }: { entry?: string; readyTimeoutMs?: number } = {},
 ): Promise<Server> {
-  try {
-    await Deno.stat(new URL(entry, ROOT));
-  } catch {
-    throw new Error(`Cannot start the server as ${entry} does not exist in ${ROOT.pathname}`);
-  }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", entry],
-    cwd: ROOT,
-    env: { PORT: "0", HOST: "127.0.0.1", NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  const listening = Promise.withResolvers<string>();
-  const onLine = (line: string) => {
-    const match = line.match(/Listening on (https?:\/\/[^/\s]+)\/?/);
-    if (match) listening.resolve(match[1].replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1"));
-  };
-  const stdout = drainLines(child.stdout, onLine);
-  const stderr = drainLines(child.stderr, onLine);
-  const output = () => `--- stdout\n${stdout.tail()}\n--- stderr\n${stderr.tail()}`;
-  let exited = false;
-  child.status.then((status) => {
-    exited = true;
-    listening.reject(new Error(`The server exited with code ${status.code} before listening:\n${output()}`));
-  });
-  const close = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-    }
-    await child.status;
-  };
-
-  const deadline = Date.now() + readyTimeoutMs;
-  try {
-    const origin = await Promise.race([
-      listening.promise,
-      new Promise<never>((_, reject) =>
-        setTimeout(
-          () => reject(new Error(`The server printed no "Listening on" line within ${readyTimeoutMs} ms`)),
-          readyTimeoutMs,
-        )
-      ),
-    ]);
-    const url = `${origin}/`;
-    let last = "";
-    while (Date.now() < deadline) {
-      if (exited) throw new Error(`The server exited while starting:\n${output()}`);
-      try {
-        const response = await fetch(`${url}healthz`);
-        last = `${response.status} ${await response.text()}`;
-        if (response.ok) return { url, output, close };
-      } catch (error) {
-        last = String(error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`GET /healthz did not answer 200 within ${readyTimeoutMs} ms: last answer ${last}`);
-  } catch (error) {
-    await close();
-    throw new Error(`${(error as Error).message}\n${output()}`);
-  }
+  const server = await launch({ entry, readyTimeoutMs });
+  return { url: `${server.url}/`, output: server.output, close: server.close };
 }
 
 /** The fields of socket JSON messages that the tests read. */

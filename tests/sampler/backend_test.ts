@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createBackend } from "../../sampler/mod.ts";
-import { matmulModel } from "../../tools/_bench_flops.ts";
+import { matmulModel } from "../../tools/model_flops.ts";
 
 Deno.test("a failed run names the model and each input's dtype and dims, and the session still runs", async () => {
   const backend = await createBackend("wasm", { threads: 1 });

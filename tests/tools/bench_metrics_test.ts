@@ -1,7 +1,7 @@
 import { deepStrictEqual, equal, ok } from "@std/assert";
 import onnx from "onnx-proto";
 import { createBackend } from "../../sampler/mod.ts";
-import { countFlops, matmulModel } from "../../tools/_bench_flops.ts";
+import { countFlops, matmulModel } from "../../tools/model_flops.ts";
 import { interleave, pairedRatio, quantile, summarize } from "../../tools/_bench_stats.ts";
 
 const proto = onnx.onnx;
