@@ -43,6 +43,7 @@
  * @module
  */
 export * from "./apply_guidance.ts";
+export * from "./attention_probe.ts";
 export * from "./entmax15.ts";
 export * from "./entmax15_newton.ts";
 export * from "./find_attention_sites.ts";
