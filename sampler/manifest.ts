@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { OPTIMIZATION_LEVELS } from "./backend.ts";
+import { LAYER_KINDS } from "./types.ts";
 
 const file = z.string().min(1).refine((f) => !f.includes(".."), "must stay inside the model folder");
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "min must not exceed max");
@@ -30,7 +31,7 @@ export const PreviewSchema = z.discriminatedUnion("method", [
 
 const GuidanceSchema = z.object({
   /** Which attention layers the server patches (the request may pick any subset of these kinds). */
-  layers: z.enum(["cross", "self", "all"]).default("cross"),
+  layers: z.enum(LAYER_KINDS).default("cross"),
   defaults: z.object({
     pladis: z.object({ scale: z.number() }),
     gag: z.object({ scale: z.number(), eta: z.number(), zeta: z.number() }),
@@ -100,16 +101,27 @@ export const FlowManifestSchema = z.object({
   attributes: file.optional(),
 });
 
-const dtype = z.enum(["float32", "float16"]);
+const float = z.enum(["float32", "float16"]);
 
-/** One ONNX file of a pipeline, with an optional float32 variant for backends without float16. */
+/**
+ * One ONNX file of a pipeline. Its weights' precision decides where it runs; the element types at its
+ * boundary are read from the file itself (onnxruntime reports them), so an export with float16 weights
+ * and float32 inputs and outputs, as the public SD-Turbo one, is described by `weights: "float16"` alone.
+ */
 const component = <T extends z.ZodRawShape>(tensors: T) =>
   z.object({
     file,
-    /** Element type of the file's float inputs and outputs. */
-    dtype: dtype.default("float32"),
-    /** The float32 variant used where the backend cannot run `dtype: float16`. */
+    /** Precision of the weights and compute inside: float16 needs WebGPU with `shader-f16` or a `float32File`. */
+    weights: float.default("float32"),
+    /** Element type of the float inputs and outputs where the runtime does not report the file's own. */
+    io: float.default("float32"),
+    /** The float32 variant used where the backend cannot run `weights: float16`. */
     float32File: file.optional(),
+    dtype: z.never({
+      error:
+        "was split into 'weights' (float16 needs WebGPU with shader-f16) and 'io' (the file's input and " +
+        "output type, float32 in the public SD-Turbo export); write the manifest again with deno task fetch-model",
+    }).optional(),
     ...tensors,
   });
 
@@ -127,7 +139,7 @@ export const SdManifestSchema = z.object({
   }),
   unet: component({
     inputs: z.object({ sample: z.string(), timestep: z.string(), text: z.string() }),
-    timestepType: z.enum(["int64", "float32", "float16"]).default("int64"),
+    timestepType: z.enum(["int64", "int32", "float32", "float16"]).default("int64"),
     output: z.string(),
     prediction: z.literal("epsilon"),
   }),

@@ -79,6 +79,45 @@ export async function openSession(
   return session;
 }
 
+/** What one boundary tensor may be: the element types accepted and the one assumed where the runtime is silent. */
+export interface TensorRule {
+  allowed: readonly string[];
+  declared: string;
+}
+
+/**
+ * Creates a session and reads the element type of each named tensor from the file itself (as onnxruntime
+ * reports it; `declared` where it does not), so an export whose boundary types differ from its weights' runs
+ * as it is. Missing tensors or a type outside `allowed` fail with the file and tensor named.
+ *
+ * @param tensors tensor name → rule, inputs and outputs alike
+ * @returns the session and each tensor's element type
+ */
+export async function openTypedSession(
+  backend: Backend,
+  bytes: Uint8Array,
+  path: string,
+  tensors: Readonly<Record<string, TensorRule>>,
+  outputs: readonly string[],
+  options: SessionOptions = {},
+): Promise<{ session: Session; types: Record<string, string> }> {
+  const inputs = Object.keys(tensors).filter((n) => !outputs.includes(n));
+  const session = await openSession(backend, bytes, path, inputs, outputs, {}, options);
+  const types = Object.fromEntries(
+    Object.entries(tensors).map(([name, rule]) => [name, session.types[name] ?? rule.declared]),
+  );
+  const wrong = Object.entries(tensors).filter(([name, rule]) => !rule.allowed.includes(types[name]));
+  if (wrong.length) {
+    await session.release();
+    throw new Error(
+      `Cannot load model file ${path} as ` +
+        wrong.map(([name, rule]) => `tensor '${name}' is ${types[name]}, not ${rule.allowed.join(" or ")}`)
+          .join("; "),
+    );
+  }
+  return { session, types };
+}
+
 /** Reads a model's tokenizer (a `tokenizer.json`) as its manifest describes it. */
 export async function readTokenizer(dir: string, options: Manifest["tokenizer"]): Promise<TextTokenizer> {
   const bytes = await readModelFile(dir, options.file);

@@ -6,33 +6,45 @@
  * @module
  */
 import { join } from "node:path";
-import type { Backend, Session, TensorData, TensorValue } from "./backend.ts";
+import type { Backend, TensorData, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleEulerEpsilon } from "./euler.ts";
 import type { Pipeline } from "./flow_pipeline.ts";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
-import { openSession, readModelFile, readTokenizer, textEncoding } from "./model_files.ts";
+import {
+  openTypedSession,
+  readModelFile,
+  readTokenizer,
+  type TensorRule,
+  textEncoding,
+} from "./model_files.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
 import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { sdTurboSchedule } from "./schedules.ts";
 
-type Component = { file: string; dtype: "float32" | "float16"; float32File?: string };
+type Float = "float32" | "float16";
+type Component = { file: string; weights: Float; io: Float; float32File?: string };
 
-/** The file and element type of a component on this backend (float32 variant without float16 support). */
-function pick(c: Component, backend: Backend, dir: string): { file: string; dtype: "float32" | "float16" } {
-  if (c.dtype === "float16" && !backend.float16) {
-    if (c.float32File) return { file: c.float32File, dtype: "float32" };
+const FLOATS = ["float32", "float16"] as const;
+const float = (c: Component) => ({ allowed: FLOATS, declared: c.io });
+
+/** The file of a component for this backend: its float32 variant where float16 weights cannot run. */
+function pick(c: Component, backend: Backend, dir: string): string {
+  if (c.weights === "float16" && !backend.float16) {
+    if (c.float32File) return c.float32File;
     throw new Error(
-      `Cannot load model file ${join(dir, c.file)} as it is float16 and the ${backend.name} backend has no ` +
-        `float16 support (WebGPU with shader-f16 has); add a float32 variant as 'float32File' in the manifest`,
+      `Cannot load model file ${
+        join(dir, c.file)
+      } as its weights are float16 and the ${backend.name} backend ` +
+        `has no float16 support (WebGPU with shader-f16 has); add a float32 variant as 'float32File' in the manifest`,
     );
   }
-  return { file: c.file, dtype: c.dtype };
+  return c.file;
 }
 
-function cast(data: Float32Array, dtype: "float32" | "float16"): Float32Array | Float16Array {
-  return dtype === "float16" ? Float16Array.from(data) : data;
+function cast(data: Float32Array, type: string): Float32Array | Float16Array {
+  return type === "float16" ? Float16Array.from(data) : data;
 }
 
 function toFloat32(data: TensorData): Float32Array {
@@ -54,63 +66,67 @@ export async function loadSdPipeline(
 ): Promise<Pipeline> {
   const tokenizer = await readTokenizer(dir, manifest.tokenizer);
   const te = manifest.textEncoder, un = manifest.unet, va = manifest.vae;
-  const teFile = pick(te, backend, dir), unFile = pick(un, backend, dir), vaFile = pick(va, backend, dir);
-  const open = async (f: string, types: Record<string, string>, outputs: string[], bytes?: Uint8Array) => {
-    const inputs = Object.keys(types).filter((n) => !outputs.includes(n));
-    return await openSession(
+  const open = async (
+    file: string,
+    tensors: Record<string, TensorRule>,
+    outputs: string[],
+    bytes?: Uint8Array,
+  ) =>
+    await openTypedSession(
       backend,
-      bytes ?? await readModelFile(dir, f),
-      join(dir, f),
-      inputs,
+      bytes ?? await readModelFile(dir, file),
+      join(dir, file),
+      tensors,
       outputs,
-      types,
     );
-  };
-  const textEncoder = await open(teFile.file, { [te.input]: te.inputType, [te.output]: teFile.dtype }, [
-    te.output,
-  ]);
-  const patched = await patch(await readModelFile(dir, unFile.file), {
+  const teFile = pick(te, backend, dir);
+  const textEncoder = await open(teFile, {
+    [te.input]: { allowed: ["int32", "int64"], declared: te.inputType },
+    [te.output]: float(te),
+  }, [te.output]);
+  const unFile = pick(un, backend, dir);
+  const patched = await patch(await readModelFile(dir, unFile), {
     layers: manifest.guidance.layers,
     textInput: un.inputs.text,
-    path: join(dir, unFile.file),
+    path: join(dir, unFile),
   });
   const unet = await open(
-    unFile.file,
+    unFile,
     {
-      [un.inputs.sample]: unFile.dtype,
-      [un.inputs.timestep]: un.timestepType,
-      [un.inputs.text]: unFile.dtype,
-      [un.output]: unFile.dtype,
+      [un.inputs.sample]: float(un),
+      [un.inputs.timestep]: { allowed: ["int64", "int32", ...FLOATS], declared: un.timestepType },
+      [un.inputs.text]: float(un),
+      [un.output]: float(un),
     },
     [un.output],
     patched.model,
   );
-  const vae = await open(vaFile.file, { [va.input]: vaFile.dtype, [va.output]: vaFile.dtype }, [va.output]);
+  const vaFile = pick(va, backend, dir);
+  const vae = await open(vaFile, { [va.input]: float(va), [va.output]: float(va) }, [va.output]);
   const pd = manifest.previewDecoder;
-  let previewDecoder: Session | undefined;
-  let pdFile: { file: string; dtype: "float32" | "float16" } | undefined;
+  let previewDecoder: Awaited<ReturnType<typeof open>> | undefined;
   if (pd) {
-    pdFile = pick(pd, backend, dir);
-    if (await exists(join(dir, pdFile.file))) {
-      previewDecoder = await open(pdFile.file, { [pd.input]: pdFile.dtype, [pd.output]: pdFile.dtype }, [
-        pd.output,
-      ]);
+    const pdFile = pick(pd, backend, dir);
+    if (await exists(join(dir, pdFile))) {
+      previewDecoder = await open(pdFile, { [pd.input]: float(pd), [pd.output]: float(pd) }, [pd.output]);
     }
   }
   const { channels, width, height, scalingFactor } = manifest.latent;
   const size = channels * width * height;
 
-  const encodeText = textEncoding(tokenizer, textEncoder, te);
+  const encodeText = textEncoding(tokenizer, textEncoder.session, {
+    ...te,
+    inputType: textEncoder.types[te.input] as "int32" | "int64",
+  });
 
-  const decodeImage = async (
-    session: Session,
-    input: string,
-    output: string,
-    dtype: "float32" | "float16",
+  /** Runs a decoder on one latent [1, channels, height, width] and reads its image. */
+  const decode = async (
+    { session, types }: Awaited<ReturnType<typeof open>>,
+    { input, output }: { input: string; output: string },
     latent: Float32Array,
   ) => {
     const out = await session.run({
-      [input]: { data: cast(latent, dtype), dims: [1, channels, height, width] },
+      [input]: { data: cast(latent, types[input]), dims: [1, channels, height, width] },
     });
     const img = out[output];
     const [, c, h, w] = img.dims;
@@ -118,25 +134,20 @@ export async function loadSdPipeline(
   };
 
   const render = (x0: Float32Array): Promise<Rgba> =>
-    previewDecoder && pd && pdFile
-      ? decodeImage(
-        previewDecoder,
-        pd.input,
-        pd.output,
-        pdFile.dtype,
-        pd.scale === 1 ? x0 : x0.map((v) => v * pd.scale),
-      )
+    previewDecoder && pd
+      ? decode(previewDecoder, pd, pd.scale === 1 ? x0 : x0.map((v) => v * pd.scale))
       : decodePreview({ x: x0, channels, width, height, method: manifest.preview });
 
-  const finalImage = (x: Float32Array) =>
-    decodeImage(vae, va.input, va.output, vaFile.dtype, x.map((v) => v / scalingFactor));
+  const finalImage = (x: Float32Array) => decode(vae, va, x.map((v) => v / scalingFactor));
 
+  const sampleType = unet.types[un.inputs.sample], textType = unet.types[un.inputs.text];
+  const timestepType = unet.types[un.inputs.timestep];
   const sample: PipelineParts["sample"] = async (prompts, noise, r, options) => {
     const n = prompts.length, cfg = r.cfg > 1, batch = cfg ? 2 * n : n, total = n * size;
     options.signal?.throwIfAborted();
     const text = await encodeText(cfg ? [...prompts, ...prompts.map(() => r.negativePrompt)] : prompts);
     const states: TensorValue = {
-      data: cast(toFloat32(text.states.data), unFile.dtype),
+      data: cast(toFloat32(text.states.data), textType),
       dims: text.states.dims,
     };
     const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
@@ -146,11 +157,16 @@ export async function loadSdPipeline(
       const xs = cfg ? new Float32Array(2 * total) : xScaled;
       if (cfg) xs.set(xScaled), xs.set(xScaled, total);
       const t = timesteps[i];
-      const timestep: TensorValue = un.timestepType === "int64"
-        ? { data: BigInt64Array.of(BigInt(t)), dims: [1] }
-        : { data: cast(Float32Array.of(t), un.timestepType), dims: [1] };
-      const out = await unet.run({
-        [un.inputs.sample]: { data: cast(xs, unFile.dtype), dims: [batch, channels, height, width] },
+      const timestep: TensorValue = {
+        data: timestepType === "int64"
+          ? BigInt64Array.of(BigInt(t))
+          : timestepType === "int32"
+          ? Int32Array.of(t)
+          : cast(Float32Array.of(t), timestepType),
+        dims: [1],
+      };
+      const out = await unet.session.run({
+        [un.inputs.sample]: { data: cast(xs, sampleType), dims: [batch, channels, height, width] },
         [un.inputs.timestep]: timestep,
         [un.inputs.text]: states,
         ...gFeeds,
@@ -173,7 +189,7 @@ export async function loadSdPipeline(
     encodeText,
     ...pipelineMethods({ manifest, kinds: patched.kinds, size, sample, preview: render, final: finalImage }),
     async release() {
-      for (const s of [textEncoder, unet, vae, previewDecoder]) await s?.release();
+      for (const s of [textEncoder, unet, vae, previewDecoder]) await s?.session.release();
     },
   };
 }

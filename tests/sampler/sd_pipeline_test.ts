@@ -58,20 +58,20 @@ for (const backend of ["wasm", "webgpu"] as const) {
         for (const steps of [1, 4]) {
           const previews: number[] = [];
           const gen = await engine.generate(
-            { prompt: "a photo of a red cat", steps, seed: 5, guidance: { mode: "gag" } },
+            engine.prepare({ prompt: "a photo of a red cat", steps, seed: 5, guidance: { mode: "gag" } }),
             { onStep: async (s) => void previews.push((await s.render()).width) },
           );
           assert.deepEqual(previews, Array(steps).fill(8), "latent2rgb previews are latent-sized");
           assert.equal(gen.image.width, 64);
           assert.equal(gen.image.height, 64);
         }
-        const none = await engine.generate({ prompt: "a red cat", steps: 2, seed: 5 });
-        const gag = await engine.generate({
+        const none = await engine.generate(engine.prepare({ prompt: "a red cat", steps: 2, seed: 5 }));
+        const gag = await engine.generate(engine.prepare({
           prompt: "a red cat",
           steps: 2,
           seed: 5,
           guidance: { mode: "gag", scale: 20 },
-        });
+        }));
         assert.notDeepEqual(none.image.data, gag.image.data, "guidance changes the image");
       } finally {
         await engine.close();
@@ -94,7 +94,7 @@ Deno.test({
     });
     try {
       const sizes: number[] = [];
-      await engine.generate({ prompt: "a dog", steps: 2, seed: 1 }, {
+      await engine.generate(engine.prepare({ prompt: "a dog", steps: 2, seed: 1 }), {
         onStep: async (s) => void sizes.push((await s.render()).width),
       });
       assert.deepEqual(sizes, [64, 64]);
@@ -129,6 +129,32 @@ Deno.test({
 });
 
 Deno.test({
+  name: "boundary types come from the files, not from the manifest",
+  ...E2E,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const root = await writeSdModel(dir);
+    const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
+    for (const c of ["textEncoder", "unet", "vae"]) m[c].io = "float16";
+    m.textEncoder.inputType = "int64";
+    m.unet.timestepType = "float32";
+    await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
+    const engine = await createEngine({
+      modelsDir: dir,
+      backend: "wasm",
+      patch: guidancePatch,
+      log: () => {},
+    });
+    try {
+      const gen = await engine.generate(engine.prepare({ prompt: "a red cat", steps: 2, seed: 3 }));
+      assert.equal(gen.image.width, 64);
+    } finally {
+      await engine.close();
+    }
+  },
+});
+
+Deno.test({
   name: "a wrong SD model folder names the file and the tensor",
   ...E2E,
   async fn() {
@@ -155,16 +181,23 @@ Deno.test({
     );
 
     f = await fresh();
-    await edit(f.root, (m) => m.textEncoder.inputType = "int64");
+    await edit(f.root, (m) => {
+      (m.unet.inputs as Record<string, string>).sample = "timestep";
+      (m.unet.inputs as Record<string, string>).timestep = "sample";
+    });
     await assert.rejects(
       load(f.dir),
       (e: Error) =>
-        e.message.includes("text_encoder/model.onnx") &&
-        e.message.includes("'input_ids' is int32, not int64"),
+        e.message.includes("unet/model.onnx") &&
+        e.message.includes("'timestep' is int64, not float32 or float16"),
     );
 
     f = await fresh();
-    await edit(f.root, (m) => m.unet.dtype = "float16");
-    await assert.rejects(load(f.dir), /unet\/model\.onnx .*float16/);
+    await edit(f.root, (m) => m.unet.weights = "float16");
+    await assert.rejects(load(f.dir), /unet\/model\.onnx .*float16.*'float32File'/);
+
+    f = await fresh();
+    await edit(f.root, (m) => m.vae.dtype = "float16");
+    await assert.rejects(load(f.dir), /'vae\.dtype' was split into 'weights'/);
   },
 });
