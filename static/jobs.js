@@ -1,0 +1,214 @@
+/**
+ * The jobs in flight and finished: turns the runner's events and frames into panel updates, status lines
+ * and errors.
+ *
+ * @module
+ */
+
+import { formatMs } from "./dom.js";
+import { MIME } from "./protocol.js";
+
+/** Job states in which a runner may still send something. */
+export const ACTIVE = new Set(["waiting", "sent", "queued", "running", "cancelling"]);
+
+/**
+ * Where a job is sent and cancelled: the server's socket.
+ *
+ * @typedef {object} Runner
+ * @property {(job: import("./panel.js").Job, request: Record<string, unknown>) => void} start
+ * @property {(job: import("./panel.js").Job) => boolean} cancel returns false when the job never left the
+ *   page (it is then cancelled at once)
+ */
+
+/** Every job of the page, by request id. */
+export class JobBoard {
+  /**
+   * @param {{
+   *   pair: import("./ab_pair.js").AbPair,
+   *   errors: import("./field_errors.js").FieldErrors,
+   *   announce: (text: string) => void,
+   *   onFinished: (job: import("./panel.js").Job, event: any) => void,
+   *   onChange: () => void,
+   * }} options `onFinished` runs when a job's `done` event arrives; `onChange` whenever a job changes state
+   */
+  constructor({ pair, errors, announce, onFinished, onChange }) {
+    this.pair = pair;
+    this.errors = errors;
+    this.announce = announce;
+    this.onFinished = onFinished;
+    this.onChange = onChange;
+    /** @type {Map<string, import("./panel.js").Job>} */
+    this.jobs = new Map();
+  }
+
+  /** @returns {import("./panel.js").Job[]} the jobs a runner may still send something for */
+  active() {
+    return [...this.jobs.values()].filter((job) => ACTIVE.has(job.state));
+  }
+
+  /**
+   * Adds a job and shows it in its slot's panel.
+   *
+   * @param {import("./panel.js").Job} job
+   */
+  add(job) {
+    this.jobs.set(job.id, job);
+    this.pair.panels[job.slot].attach(job);
+  }
+
+  /**
+   * The panel that shows a job, if it still does.
+   *
+   * @param {string} id
+   */
+  panelFor(id) {
+    const job = this.jobs.get(id);
+    if (!job) return null;
+    const panel = this.pair.panels[job.slot];
+    return panel.job === job ? panel : null;
+  }
+
+  /**
+   * Cancels every active job through the runner.
+   *
+   * @param {Runner} runner
+   */
+  cancelAll(runner) {
+    const active = this.active();
+    for (const job of active) {
+      if (!runner.cancel(job)) {
+        this.finishCancelled(job);
+        continue;
+      }
+      job.state = "cancelling";
+      this.pair.panels[job.slot].setState("cancelling", "Cancelling…");
+    }
+    if (active.length) this.announce("Cancelling…");
+    this.onChange();
+  }
+
+  /** @param {import("./panel.js").Job} job */
+  finishCancelled(job) {
+    job.state = "cancelled";
+    if (this.pair.panels[job.slot].job === job) this.pair.panels[job.slot].cancelled();
+    this.announce("Cancelled.");
+    this.onChange();
+  }
+
+  /**
+   * Marks active jobs failed, e.g. when the socket they ran over closed.
+   *
+   * @param {string} message
+   */
+  failActive(message) {
+    for (const job of this.jobs.values()) {
+      if (job.state === "waiting" || !ACTIVE.has(job.state)) continue;
+      job.state = "error";
+      this.panelFor(job.id)?.failed(message);
+    }
+    this.onChange();
+  }
+
+  /**
+   * Applies one JSON event (`queued`, `started`, `progress`, `done`, `cancelled`, `error`).
+   *
+   * @param {any} event
+   */
+  onEvent(event) {
+    const job = event.id ? this.jobs.get(event.id) : undefined;
+    const panel = event.id ? this.panelFor(event.id) : null;
+    switch (event.type) {
+      case "queued":
+        if (!job) return;
+        if (job.state !== "cancelling") job.state = "queued";
+        panel?.queued(event.position);
+        if (panel && job.state === "queued") this.announce(`Queued, position ${event.position}.`);
+        break;
+      case "started":
+        if (!job) return;
+        if (job.state !== "cancelling") job.state = "running";
+        if (event.seed !== undefined) job.settings.seed = event.seed;
+        if (event.steps !== undefined) job.settings.steps = event.steps;
+        panel?.started(event);
+        break;
+      case "progress":
+        panel?.progress(event);
+        break;
+      case "done":
+        if (!job) return;
+        job.state = "done";
+        job.elapsedMs = event.elapsedMs;
+        if (event.seed !== undefined) job.settings.seed = event.seed;
+        panel?.done(event);
+        if (panel) {
+          this.announce(
+            `Done${this.pair.on ? ` (${job.slot.toUpperCase()})` : ""} in ${
+              formatMs(event.elapsedMs)
+            }, seed ${job.settings.seed}.`,
+          );
+        }
+        this.onFinished(job, event);
+        break;
+      case "cancelled":
+        if (job) this.finishCancelled(job);
+        break;
+      case "error": {
+        const message = event.message ?? `The server answered ${event.code}`;
+        if (job && !ACTIVE.has(job.state)) {
+          // E.g. a cancel that crossed the job's `done`: the job is over and its result stands.
+          console.info(`Ignoring an error for finished job ${job.id}:`, message);
+          break;
+        }
+        if (job) {
+          job.state = "error";
+          panel?.failed(message);
+        }
+        this.showError(event, job?.slot);
+        this.announce(`Error: ${message}`);
+        break;
+      }
+    }
+    this.onChange();
+  }
+
+  /**
+   * Applies one image frame: a preview is painted, a final kept as the job's result.
+   *
+   * @param {import("./protocol.js").Frame} frame
+   */
+  onFrame(frame) {
+    const job = this.jobs.get(frame.id);
+    if (!job) return;
+    const panel = this.panelFor(frame.id);
+    if (frame.kind === "preview") {
+      panel?.preview(frame);
+      return;
+    }
+    // Copy the bytes out of the socket's buffer so the blob does not keep the whole message alive.
+    job.finalBlob = new Blob([frame.image.slice()], { type: MIME[frame.format] });
+    job.finalUrl = URL.createObjectURL(job.finalBlob);
+    panel?.final();
+  }
+
+  /**
+   * Shows an `error` event: each of its `issues` next to its field when there are several, else the message
+   * next to `field`.
+   *
+   * @param {any} event
+   * @param {"a" | "b"} [slot]
+   */
+  showError(event, slot) {
+    const message = event.message ?? `The server answered ${event.code}`;
+    if (event.code === "unauthorized") {
+      this.errors.show(`${message}. Open the page with ?token=… in its address.`, undefined);
+      return;
+    }
+    const issues = Array.isArray(event.issues) ? event.issues.filter((i) => i?.field && i.message) : [];
+    if (issues.length > 1) {
+      const unplaced = issues.filter((i) => !this.errors.show(i.message, i.field, slot, { fallback: false }));
+      if (unplaced.length) this.errors.show(message, undefined);
+      return;
+    }
+    this.errors.show(message, event.field, slot);
+  }
+}
