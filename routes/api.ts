@@ -4,13 +4,12 @@
  * @module
  */
 import { Hono } from "hono";
-import { encodeImage } from "../sampler/mod.ts";
-import { apiError, clientError, isAbort } from "./errors.ts";
+import { apiError } from "./errors.ts";
+import { jobFailure, runJob } from "./jobs.ts";
 import { openApiDocument } from "./openapi.ts";
 import { describeIssues } from "./schemas.ts";
 import { readyEngine, type ServerState } from "./state.ts";
 import { MIME } from "./protocol.ts";
-import { yieldToEventLoop } from "./_yield.ts";
 
 /** Reads a JSON body within `limit` bytes, as strict UTF-8; stops reading as soon as the limit is passed. */
 export async function readJson(req: Request, limit: number): Promise<unknown> {
@@ -45,25 +44,19 @@ export async function readJson(req: Request, limit: number): Promise<unknown> {
 /** The HTTP API app. */
 export function apiRoutes(state: ServerState): Hono {
   const app = new Hono();
-  const { queue, schemas, config } = state;
+  const { schemas, config } = state;
 
   app.get("/api/models", (c) => c.json({ models: readyEngine(state).models() }));
   app.get("/openapi.json", (c) => c.json(openApiDocument(schemas)));
 
   app.post("/api/generate", async (c) => {
-    const engine = readyEngine(state);
+    readyEngine(state);
     const parsed = schemas.Generate.safeParse(await readJson(c.req.raw, config.MAX_BODY_BYTES));
     if (!parsed.success) throw apiError({ code: "bad_request", ...describeIssues(parsed.error) });
-    const { format, size, ...request } = parsed.data;
     try {
-      const prepared = engine.prepare(request);
-      const gen = await queue.run(
-        (signal) => engine.generate(prepared, { signal, onStep: yieldToEventLoop }),
-        {
-          signal: c.req.raw.signal,
-        },
-      );
-      const image = await encodeImage(gen.image, { format, size });
+      const { generation: gen, image, format } = await runJob(state, parsed.data, {
+        signal: c.req.raw.signal,
+      });
       const headers: Record<string, string> = {
         "content-type": MIME[format],
         "x-model": gen.model,
@@ -79,14 +72,11 @@ export function apiRoutes(state: ServerState): Hono {
       }
       return c.body(image, 200, headers);
     } catch (e) {
-      const known = clientError(e);
-      if (isAbort(e)) {
-        throw apiError({ code: "unavailable", message: `Cannot finish the job: ${(e as Error).message}` });
+      const failure = jobFailure(state, e, "the request");
+      if (failure.kind === "cancelled") {
+        throw apiError({ code: "unavailable", message: `Cannot finish the job: ${failure.reason}` });
       }
-      if (known) {
-        throw apiError(known.body, known.retryAfter ? { "retry-after": String(known.retryAfter) } : {});
-      }
-      throw e;
+      throw apiError(failure.body, failure.retryAfter ? { "retry-after": String(failure.retryAfter) } : {});
     }
   });
   return app;

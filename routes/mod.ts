@@ -13,5 +13,7 @@ export * from "./protocol.ts";
 export * from "./queue.ts";
 export * from "./schemas.ts";
 export * from "./state.ts";
+export * from "./jobs.ts";
+export * from "./socket_session.ts";
 export * from "./ws.ts";
 export * from "./app.ts";

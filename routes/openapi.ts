@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { ERROR_STATUS } from "./errors.ts";
 import type { Schemas } from "./schemas.ts";
 
 const errorSchema = {
@@ -13,18 +14,7 @@ const errorSchema = {
       type: "object",
       required: ["code", "message"],
       properties: {
-        code: {
-          enum: [
-            "bad_request",
-            "unauthorized",
-            "forbidden",
-            "not_found",
-            "too_large",
-            "busy",
-            "internal",
-            "unavailable",
-          ],
-        },
+        code: { enum: Object.keys(ERROR_STATUS) },
         message: { type: "string" },
         field: { type: "string" },
         issues: {
@@ -55,7 +45,10 @@ export function openApiDocument(schemas: Schemas): Record<string, unknown> {
       "/healthz": {
         get: {
           summary: "Readiness: 200 once models are loaded",
-          responses: { 200: { description: "ready" }, 503: err("starting or draining") },
+          responses: {
+            200: { description: "ready" },
+            [ERROR_STATUS.unavailable]: err("starting or draining"),
+          },
         },
       },
       "/livez": { get: { summary: "Liveness", responses: { 200: { description: "alive" } } } },
@@ -83,12 +76,13 @@ export function openApiDocument(schemas: Schemas): Record<string, unknown> {
               description: "The image; headers X-Seed, X-Steps, X-Guidance-Mode, X-Elapsed-Ms, X-Model",
               content: { "image/png": {}, "image/jpeg": {} },
             },
-            400: err("invalid request (names the field)"),
-            401: err("missing or wrong bearer token"),
-            404: err("unknown model"),
-            413: err("body too large"),
-            429: err("queue full; see Retry-After"),
-            503: err("starting or shutting down"),
+            [ERROR_STATUS.bad_request]: err("invalid request (names the field)"),
+            [ERROR_STATUS.unauthorized]: err("missing or wrong bearer token"),
+            [ERROR_STATUS.not_found]: err("unknown model"),
+            [ERROR_STATUS.too_large]: err("body too large"),
+            [ERROR_STATUS.busy]: err("queue full; see Retry-After"),
+            [ERROR_STATUS.internal]: err("the job failed on the server"),
+            [ERROR_STATUS.unavailable]: err("starting or shutting down"),
           },
         },
       },
@@ -99,8 +93,8 @@ export function openApiDocument(schemas: Schemas): Record<string, unknown> {
           requestBody: { content: { "application/json": { schema: json(schemas.WsMessage) } } },
           responses: {
             101: { description: "switching protocols" },
-            401: err("unauthorized"),
-            403: err("origin not allowed"),
+            [ERROR_STATUS.unauthorized]: err("unauthorized"),
+            [ERROR_STATUS.forbidden]: err("origin not allowed"),
           },
         },
       },

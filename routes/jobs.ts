@@ -1,0 +1,108 @@
+/**
+ * One job path for both transports: ready engine → prepare → queue → generate → encode, and the mapping of
+ * whatever failed to what a client sees. `api.ts` and `ws.ts` only translate this into statuses and frames.
+ *
+ * @module
+ */
+import { HTTPException } from "hono/http-exception";
+import { encodeImage, type Engine, type Generation, type StepEvent } from "../sampler/mod.ts";
+import { clientError, type ErrorBody, isAbort } from "./errors.ts";
+import type { ImageFormat } from "./protocol.ts";
+import type { GenerateBody } from "./schemas.ts";
+import { readyEngine, type ServerState } from "./state.ts";
+import { yieldToEventLoop } from "./_yield.ts";
+
+/** A request resolved by the engine: every default filled, the seed chosen. */
+export type PreparedJob = ReturnType<Engine["prepare"]>;
+
+/** Which steps get a preview image, and how it is encoded. */
+export interface PreviewOptions {
+  every: number;
+  format: ImageFormat;
+  size?: number;
+}
+
+/** Options of {@linkcode runJob}: how a transport hears about the job while it waits and runs. */
+export interface RunJobOptions {
+  /** Cancels the job, waiting or running. */
+  signal?: AbortSignal;
+  /** Told the 1-based place in the waiting line whenever it changes, and 0 when the job starts. */
+  onPosition?: (position: number, job: PreparedJob) => void;
+  /** Told after each step (the event loop has had a turn before). */
+  onStep?: (event: StepEvent) => void;
+  /** Previews to render; none when unset. */
+  previews?: PreviewOptions;
+  /** Asked before each due preview is rendered: `true` drops it (a slow reader). */
+  skipPreview?: () => boolean;
+  /** Receives each encoded preview. */
+  onPreview?: (preview: { step: number; steps: number; format: ImageFormat; image: Uint8Array }) => void;
+}
+
+/** A finished job: what the engine reported and the encoded final image. */
+export interface JobResult {
+  generation: Generation;
+  image: Uint8Array<ArrayBuffer>;
+  format: ImageFormat;
+}
+
+/**
+ * Runs one validated request through the shared queue and encodes its final image. Rejects with the
+ * engine's, the queue's or the signal's error; {@linkcode jobFailure} says what the client is told.
+ *
+ * @example
+ * ```ts
+ * const { image, generation } = await runJob(state, { prompt: "a seven", format: "png" });
+ * ```
+ */
+export async function runJob(
+  state: ServerState,
+  body: GenerateBody,
+  options: RunJobOptions = {},
+): Promise<JobResult> {
+  const { signal, onPosition, onStep, previews, skipPreview, onPreview } = options;
+  const engine = readyEngine(state);
+  const { format, size, ...request } = body;
+  const prepared = engine.prepare(request);
+  const generation = await state.queue.run(
+    (jobSignal) =>
+      engine.generate(prepared, {
+        signal: jobSignal,
+        onStep: async (e) => {
+          // Between steps the server reads sockets, cancels and health checks.
+          await yieldToEventLoop();
+          onStep?.(e);
+          if (!previews || e.step % previews.every !== 0 || skipPreview?.()) return;
+          const image = await encodeImage(await e.render(), { format: previews.format, size: previews.size });
+          onPreview?.({ step: e.step, steps: e.steps, format: previews.format, image });
+        },
+      }),
+    { signal, onPosition: onPosition && ((position) => onPosition(position, prepared)) },
+  );
+  return { generation, image: await encodeImage(generation.image, { format, size }), format };
+}
+
+/** What a failed job tells its client: it was cancelled, or an error body (with a retry hint for `busy`). */
+export type JobFailure =
+  | { kind: "cancelled"; reason: string }
+  | { kind: "error"; body: ErrorBody; retryAfter?: number };
+
+/**
+ * Maps the error a job rejected with to what its client sees; an unexpected error is logged with its stack
+ * and becomes `internal`.
+ *
+ * @param what names the job in messages and logs (`job 'a'`, `POST /api/generate`)
+ */
+export function jobFailure(state: ServerState, e: unknown, what: string): JobFailure {
+  if (isAbort(e)) return { kind: "cancelled", reason: (e as Error).message };
+  if (e instanceof HTTPException) {
+    const retryAfter = Number(e.getResponse().headers.get("retry-after")) || undefined;
+    return { kind: "error", body: { code: "unavailable", message: e.message }, retryAfter };
+  }
+  const known = clientError(e);
+  if (known) return { kind: "error", ...known };
+  state.log("error", `${what} failed: ${(e as Error).stack ?? e}`);
+  return {
+    kind: "error",
+    body: { code: "internal", message: `Cannot finish ${what}: ${(e as Error).message ?? e}` },
+  };
+}
