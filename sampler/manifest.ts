@@ -19,14 +19,6 @@ export const PreviewSchema = z.discriminatedUnion("method", [
     factors: z.array(z.tuple([z.number(), z.number(), z.number()])).min(1),
     bias: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
   }),
-  z.object({
-    method: z.literal("decoder"),
-    file,
-    input: z.string(),
-    output: z.string(),
-    /** Latents are multiplied by this before decoding (1 / 0.18215 for SD VAEs). */
-    scale: z.number().default(1),
-  }),
 ]);
 
 const GuidanceSchema = z.object({
@@ -151,9 +143,18 @@ export const SdManifestSchema = z.object({
     scalingFactor: z.number().positive(),
   }),
   vae: component({ input: z.string(), output: z.string() }),
-  /** A TAESD-style preview decoder, used for previews when its file exists (else `preview`). */
-  previewDecoder: component({ input: z.string(), output: z.string(), scale: z.number().default(1) })
-    .optional(),
+  /**
+   * A TAESD-style preview decoder, used for previews when it loads (else `preview`, with one warning).
+   * `range` is its image's value range; by default it is read from the file (diffusers' AutoencoderTiny
+   * gives [-1, 1], the original TAESD decoder [0, 1]).
+   */
+  previewDecoder: component({
+    input: z.string(),
+    output: z.string(),
+    /** Latents are multiplied by this before decoding (1 for TAESD, which takes the UNet's latents). */
+    scale: z.number().default(1),
+    range: range.optional(),
+  }).optional(),
   sampler: z.literal("euler"),
   schedule: z.object({
     trainSteps: z.number().int().positive().default(1000),

@@ -1,12 +1,11 @@
 /**
  * Turns a clean-sample estimate into an image: decode with the manifest's preview method, then encode
- * with imagescript.
+ * with imagescript. (An SD model's TAESD decoder lives in `preview_decoder.ts`.)
  *
  * @module
  */
 import { Image } from "imagescript";
 import type { PreviewMethod } from "./manifest.ts";
-import type { Session } from "./backend.ts";
 
 /** An 8-bit RGBA image. */
 export interface Rgba {
@@ -65,28 +64,15 @@ export interface DecodeInput {
   width: number;
   height: number;
   method: PreviewMethod;
-  /** The decoder session, for `method: "decoder"`. */
-  decoder?: Session;
 }
 
-/** Decodes a sample with a manifest preview method. */
-export async function decodePreview(
-  { x, channels, width, height, method, decoder }: DecodeInput,
-): Promise<Rgba> {
-  switch (method.method) {
-    case "identity":
-      return planarToRgba(x, channels, width, height);
-    case "latent2rgb":
-      return latentToRgba(x, method.factors, method.bias, width, height);
-    case "decoder": {
-      if (!decoder) throw new Error("Cannot decode preview as the decoder session is not loaded");
-      const scaled = method.scale === 1 ? x : x.map((v) => v * method.scale);
-      const out = await decoder.run({ [method.input]: { data: scaled, dims: [1, channels, height, width] } });
-      const img = out[method.output];
-      const [, c, h, w] = img.dims;
-      return planarToRgba(img.data as Float32Array, c, w, h);
-    }
-  }
+/** Decodes a sample with a manifest preview method (an SD model's TAESD decoder, when present, replaces it). */
+export function decodePreview({ x, channels, width, height, method }: DecodeInput): Promise<Rgba> {
+  return Promise.resolve(
+    method.method === "identity"
+      ? planarToRgba(x, channels, width, height)
+      : latentToRgba(x, method.factors, method.bias, width, height),
+  );
 }
 
 /** Options of {@linkcode encodeImage}. */

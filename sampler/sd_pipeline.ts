@@ -20,6 +20,7 @@ import {
   textEncoding,
 } from "./model_files.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
+import { openPreviewDecoder } from "./preview_decoder.ts";
 import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { sdTurboSchedule } from "./schedules.ts";
 
@@ -53,16 +54,17 @@ function toFloat32(data: TensorData): Float32Array {
   throw new Error(`Cannot read a float tensor from ${data.constructor.name}`);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
-/** Loads an SD-style model from `dir`. */
+/**
+ * Loads an SD-style model from `dir`.
+ *
+ * @param log where a warning goes when the optional preview decoder cannot be used
+ */
 export async function loadSdPipeline(
   dir: string,
   manifest: SdManifest,
   backend: Backend,
   patch: PatchFn,
+  log: (message: string) => void = console.warn,
 ): Promise<Pipeline> {
   const tokenizer = await readTokenizer(dir, manifest.tokenizer);
   const te = manifest.textEncoder, un = manifest.unet, va = manifest.vae;
@@ -103,14 +105,14 @@ export async function loadSdPipeline(
   );
   const vaFile = pick(va, backend, dir);
   const vae = await open(vaFile, { [va.input]: float(va), [va.output]: float(va) }, [va.output]);
-  const pd = manifest.previewDecoder;
-  let previewDecoder: Awaited<ReturnType<typeof open>> | undefined;
-  if (pd) {
-    const pdFile = pick(pd, backend, dir);
-    if (await exists(join(dir, pdFile))) {
-      previewDecoder = await open(pdFile, { [pd.input]: float(pd), [pd.output]: float(pd) }, [pd.output]);
-    }
-  }
+  const previewDecoder = manifest.previewDecoder &&
+    await openPreviewDecoder({
+      dir,
+      decoder: manifest.previewDecoder,
+      latent: manifest.latent,
+      backend,
+      log,
+    });
   const { channels, width, height, scalingFactor } = manifest.latent;
   const size = channels * width * height;
 
@@ -134,9 +136,7 @@ export async function loadSdPipeline(
   };
 
   const render = (x0: Float32Array): Promise<Rgba> =>
-    previewDecoder && pd
-      ? decode(previewDecoder, pd, pd.scale === 1 ? x0 : x0.map((v) => v * pd.scale))
-      : decodePreview({ x: x0, channels, width, height, method: manifest.preview });
+    previewDecoder?.render(x0) ?? decodePreview({ x: x0, channels, width, height, method: manifest.preview });
 
   const finalImage = (x: Float32Array) => decode(vae, va, x.map((v) => v / scalingFactor));
 
@@ -189,7 +189,8 @@ export async function loadSdPipeline(
     encodeText,
     ...pipelineMethods({ manifest, kinds: patched.kinds, size, sample, preview: render, final: finalImage }),
     async release() {
-      for (const s of [textEncoder, unet, vae, previewDecoder]) await s?.session.release();
+      for (const s of [textEncoder, unet, vae]) await s.session.release();
+      await previewDecoder?.release();
     },
   };
 }

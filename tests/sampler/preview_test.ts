@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import { Image } from "imagescript";
 import onnx from "onnx-proto";
 import { imageSize } from "../_image.ts";
-import { createBackend, decodePreview, encodeImage } from "../../sampler/mod.ts";
+import { decodePreview, encodeImage } from "../../sampler/mod.ts";
+import { decoderRange } from "../../sampler/preview_decoder.ts";
 
 const P = onnx.onnx;
 
-/** A tiny "VAE decoder": latent [1,4,h,w] → first three channels → ×2 nearest upsampling → [1,3,2h,2w]. */
-function tinyDecoder(): Uint8Array {
+/**
+ * A tiny "decoder" latent [1,4,h,w] → its first three channels, ending like diffusers' AutoencoderTiny
+ * (`x.mul(2).sub(1)`), like the original TAESD (a clamp), or with a Cast after either.
+ */
+function tinyDecoder(tail: "sub" | "clip" | "cast" | "relu"): Uint8Array {
   const f = P.TensorProto.DataType.FLOAT;
   const i64 = (name: string, v: number[]) => ({
     name,
@@ -15,36 +19,33 @@ function tinyDecoder(): Uint8Array {
     dims: [v.length],
     int64Data: v,
   });
+  const scalar = (name: string, v: number) => ({ name, dataType: f, dims: [], floatData: [v] });
+  const node = [{ opType: "Slice", input: ["latent_sample", "starts", "ends", "axes"], output: ["rgb"] }];
+  if (tail === "clip") node.push({ opType: "Clip", input: ["rgb", "zero", "one"], output: ["sample"] });
+  else if (tail === "relu") node.push({ opType: "Relu", input: ["rgb"], output: ["sample"] });
+  else {
+    node.push({ opType: "Mul", input: ["rgb", "two"], output: ["doubled"] });
+    node.push({ opType: "Sub", input: ["doubled", "one"], output: [tail === "cast" ? "pre" : "sample"] });
+  }
+  if (tail === "cast") {
+    node.push(
+      {
+        opType: "Cast",
+        input: ["pre"],
+        output: ["sample"],
+        attribute: [{ name: "to", i: f, type: P.AttributeProto.AttributeType.INT }],
+      } as (typeof node)[number],
+    );
+  }
   const graph = {
     name: "decoder",
-    node: [
-      { opType: "Slice", input: ["latent_sample", "starts", "ends", "axes"], output: ["rgb"] },
-      {
-        opType: "Resize",
-        input: ["rgb", "", "scales"],
-        output: ["sample"],
-        attribute: [{
-          name: "mode",
-          s: new TextEncoder().encode("nearest"),
-          type: P.AttributeProto.AttributeType.STRING,
-        }],
-      },
-    ],
-    initializer: [
-      i64("starts", [0]),
-      i64("ends", [3]),
-      i64("axes", [1]),
-      { name: "scales", dataType: f, dims: [4], floatData: [1, 1, 2, 2] },
-    ],
-    input: [{
-      name: "latent_sample",
-      type: {
-        tensorType: {
-          elemType: f,
-          shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }, { dimParam: "h" }, { dimParam: "w" }] },
-        },
-      },
-    }],
+    node,
+    initializer: [i64("starts", [0]), i64("ends", [3]), i64("axes", [1]), ...[
+      scalar("zero", 0),
+      scalar("one", 1),
+      scalar("two", 2),
+    ]],
+    input: [{ name: "latent_sample", type: { tensorType: { elemType: f } } }],
     output: [{ name: "sample", type: { tensorType: { elemType: f } } }],
   };
   return P.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: "", version: 17 }], graph }).finish();
@@ -52,8 +53,6 @@ function tinyDecoder(): Uint8Array {
 
 Deno.test("every preview method produces an image of the requested size", async () => {
   const x = Float32Array.from({ length: 4 * 8 * 8 }, (_, i) => Math.sin(i));
-  const backend = await createBackend("wasm");
-  const decoder = await backend.createSession(tinyDecoder(), "tiny decoder");
   const methods = [
     { method: "identity" as const },
     {
@@ -65,10 +64,9 @@ Deno.test("every preview method produces an image of the requested size", async 
       ][],
       bias: [0, 0, 0] as [number, number, number],
     },
-    { method: "decoder" as const, file: "x.onnx", input: "latent_sample", output: "sample", scale: 1 },
   ];
   for (const method of methods) {
-    const rgba = await decodePreview({ x, channels: 4, width: 8, height: 8, method, decoder });
+    const rgba = await decodePreview({ x, channels: 4, width: 8, height: 8, method });
     assert.equal(rgba.data.length, rgba.width * rgba.height * 4);
     for (const [format, requested] of [["png", 64], ["jpeg", 40], ["png", undefined]] as const) {
       const bytes = await encodeImage(rgba, { format, size: requested });
@@ -81,7 +79,13 @@ Deno.test("every preview method produces an image of the requested size", async 
       );
     }
   }
-  await decoder.release();
+});
+
+Deno.test("decoderRange() reads a TAESD export's image range from the op that produces it", () => {
+  assert.deepEqual(decoderRange(tinyDecoder("sub"), "sample"), [-1, 1], "diffusers: x.mul(2).sub(1)");
+  assert.deepEqual(decoderRange(tinyDecoder("cast"), "sample"), [-1, 1], "a Cast is looked through");
+  assert.deepEqual(decoderRange(tinyDecoder("clip"), "sample"), [0, 1], "original TAESD, clamped");
+  assert.equal(decoderRange(tinyDecoder("relu"), "sample"), undefined, "anything else is unknown");
 });
 
 Deno.test("identity previews map -1 and 1 to 0 and 255 and upscale with nearest neighbours", async () => {

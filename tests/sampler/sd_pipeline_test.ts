@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createEngine, createTextTokenizer, guidancePatch } from "../../sampler/mod.ts";
+import { createBackend, createEngine, createTextTokenizer, guidancePatch } from "../../sampler/mod.ts";
+import { parseManifest, type SdManifest } from "../../sampler/manifest.ts";
+import { loadSdPipeline } from "../../sampler/sd_pipeline.ts";
 import { clipTokenizerJson, writeSdModel } from "../fixtures/sd_model.ts";
 import { imageSize } from "../_image.ts";
 import { startServer } from "../_server.ts";
@@ -100,6 +102,45 @@ Deno.test({
       assert.deepEqual(sizes, [64, 64]);
     } finally {
       await engine.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a missing, float16-only or mismatched preview decoder falls back to latent2rgb with one warning",
+  ...E2E,
+  async fn() {
+    const backend = await createBackend("wasm");
+    const cases: [string, (m: Record<string, Record<string, unknown>>) => void, boolean, RegExp][] = [
+      ["missing", () => {}, false, /taesd_decoder\/model\.onnx is not there/],
+      ["float16 only", (m) => m.previewDecoder.weights = "float16", true, /float16/],
+      ["other tensor names", (m) => m.previewDecoder.output = "image", true, /output 'image'/],
+      ["not a decoder", (m) => m.previewDecoder.file = "unet/model.onnx", true, /input/],
+    ];
+    for (const [what, change, taesd, warning] of cases) {
+      const dir = await Deno.makeTempDir();
+      const root = await writeSdModel(dir, "tiny-sd", { taesd });
+      const manifest = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
+      change(manifest);
+      const warnings: string[] = [];
+      const pipeline = await loadSdPipeline(
+        root,
+        parseManifest(manifest, what) as SdManifest,
+        backend,
+        guidancePatch,
+        (m) => warnings.push(m),
+      );
+      try {
+        assert.equal(warnings.length, 1, `${what}: ${warnings.join(" | ")}`);
+        assert.match(warnings[0], warning, what);
+        const sizes: number[] = [];
+        await pipeline.generate({ prompt: "a dog", steps: 2, seed: 1 }, {
+          onStep: async (s) => void sizes.push((await s.render()).width),
+        });
+        assert.deepEqual(sizes, [8, 8], `${what}: latent2rgb previews`);
+      } finally {
+        await pipeline.release();
+      }
     }
   },
 });
