@@ -82,7 +82,7 @@ try {
     // One tiny generation per model so the first user does not pay for kernel compilation.
     const t0 = performance.now();
     for (const m of state.engine.models()) {
-      await state.engine.generate({ model: m.id, prompt: "", steps: 1, seed: 0 });
+      await state.engine.generate(state.engine.prepare({ model: m.id, prompt: "", steps: 1, seed: 0 }));
     }
     state.startup.warmup = Math.round(performance.now() - t0);
   }

@@ -1,3 +1,9 @@
+/**
+ * The guidance modes and the runtime scalars each one feeds to a patched graph.
+ *
+ * @module
+ */
+
 /** The guidance rules a request can ask for. */
 export const GUIDANCE_MODES = ["none", "pladis", "gag"] as const;
 
@@ -38,7 +44,8 @@ export const GUIDANCE_DEFAULTS = {
 } as const;
 
 /**
- * Maps a guidance mode and its parameters to the scalars the patched graph reads.
+ * Maps a guidance mode and its parameters to the scalars the patched graph reads. Values are taken as
+ * given: ranges are checked once, where a request is resolved against its model.
  *
  * @example
  * ```ts
@@ -48,22 +55,6 @@ export const GUIDANCE_DEFAULTS = {
  */
 export function guidanceScalars(options: GuidanceOptions): GuidanceScalars {
   const { mode, eta = GUIDANCE_DEFAULTS.gag.eta, zeta = GUIDANCE_DEFAULTS.gag.zeta } = options;
-  if (!GUIDANCE_MODES.includes(mode)) {
-    throw new Error(
-      `Cannot set guidance as 'mode' must be one of ${GUIDANCE_MODES.join(", ")}: current value is ${mode}`,
-    );
-  }
-  if (options.scale !== undefined && !Number.isFinite(options.scale)) {
-    throw new Error(
-      `Cannot set guidance as 'scale' must be a finite number: current value is ${options.scale}`,
-    );
-  }
-  if (!(eta > 0)) {
-    throw new Error(`Cannot set guidance as 'eta' must be greater than 0: current value is ${eta}`);
-  }
-  if (!Number.isFinite(zeta)) {
-    throw new Error(`Cannot set guidance as 'zeta' must be a finite number: current value is ${zeta}`);
-  }
   switch (mode) {
     case "none":
       return { a: 0, b: 0, eta, zeta };
@@ -71,5 +62,9 @@ export function guidanceScalars(options: GuidanceOptions): GuidanceScalars {
       return { a: options.scale ?? GUIDANCE_DEFAULTS.pladis.scale, b: 0, eta, zeta };
     case "gag":
       return { a: 1, b: options.scale ?? GUIDANCE_DEFAULTS.gag.scale, eta, zeta };
+    default:
+      throw new Error(
+        `Cannot set guidance as 'mode' must be one of ${GUIDANCE_MODES.join(", ")}: current value is ${mode}`,
+      );
   }
 }

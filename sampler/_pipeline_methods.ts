@@ -1,5 +1,5 @@
 /**
- * What every pipeline kind shares: seeded noise, request resolution, step reporting and the result.
+ * What every pipeline kind shares: seeded noise, step reporting and the result.
  *
  * @module
  */
@@ -7,21 +7,23 @@ import type { SamplerOptions } from "./euler.ts";
 import type { BatchOptions, Pipeline } from "./flow_pipeline.ts";
 import type { Manifest } from "./manifest.ts";
 import type { Rgba } from "./preview.ts";
-import { type ResolvedRequest, resolveRequest } from "./request.ts";
+import { type Job, prepareJob } from "./job.ts";
 import { gaussianNoise } from "./rng.ts";
-import type { LayerKind } from "./types.ts";
+import { servedLayers } from "../guidance/mod.ts";
+import type { AttentionKind } from "../guidance/mod.ts";
 
 /** The kind-specific parts of a pipeline. */
 export interface PipelineParts {
   manifest: Manifest;
-  kinds: readonly LayerKind[];
+  /** Attention kinds the denoiser's patch covers. */
+  kinds: readonly AttentionKind[];
   /** Values per sample of the sampler's state (the noise drawn per seed). */
   size: number;
-  /** Samples `prompts` from `noise` (n samples, concatenated) with one request's settings. */
+  /** Samples `prompts` from `noise` (n samples, concatenated) with one job's settings. */
   sample(
     prompts: string[],
     noise: Float32Array,
-    r: ResolvedRequest,
+    job: Job,
     options: SamplerOptions,
   ): Promise<{ x: Float32Array; unknown: string[] }>;
   /** Decodes a step's clean-sample estimate for a preview. */
@@ -36,15 +38,14 @@ export function pipelineMethods(
 ): Pick<Pipeline, "generate" | "sampleBatch"> {
   return {
     async sampleBatch({ prompts, seeds, signal, ...settings }: BatchOptions) {
-      const r = resolveRequest({ ...settings, prompt: "", seed: 0 }, manifest, kinds);
+      const job = prepareJob({ ...settings, prompt: "", seed: 0 }, manifest, servedLayers(kinds));
       const noise = new Float32Array(size * prompts.length);
       seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, size), i * size));
-      return (await sample(prompts, noise, r, { signal })).x;
+      return (await sample(prompts, noise, job, { signal })).x;
     },
-    async generate(req, { onStep, signal } = {}) {
+    async generate(job, { onStep, signal } = {}) {
       const started = performance.now();
-      const r = resolveRequest(req, manifest, kinds);
-      const { x, unknown } = await sample([r.prompt], gaussianNoise(r.seed, size), r, {
+      const { x, unknown } = await sample([job.prompt], gaussianNoise(job.seed, size), job, {
         signal,
         onStep: onStep &&
           ((info) => {
@@ -60,10 +61,10 @@ export function pipelineMethods(
       return {
         image: await final(x),
         model: manifest.id,
-        seed: r.seed,
-        steps: r.steps,
-        mode: r.guidance.mode,
-        cfg: r.cfg,
+        seed: job.seed,
+        steps: job.steps,
+        mode: job.guidance.mode,
+        cfg: job.cfg,
         elapsedMs: performance.now() - started,
         unknownWords: unknown,
       };

@@ -10,10 +10,10 @@ import { loadFlowPipeline, type Pipeline } from "./flow_pipeline.ts";
 import type { PatchFn } from "./guidance_feeds.ts";
 import { readManifest } from "./model_files.ts";
 import { loadSdPipeline } from "./sd_pipeline.ts";
-import { resolveRequest } from "./request.ts";
+import { type Job, prepareJob } from "./job.ts";
 import type { Manifest } from "./manifest.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind, ModelInfo } from "./types.ts";
-import { GUIDANCE_MODES } from "../guidance/mod.ts";
+import { GUIDANCE_MODES, layerKinds, servedLayers } from "../guidance/mod.ts";
 
 /** Options of {@linkcode createEngine}. */
 export interface EngineOptions {
@@ -36,12 +36,16 @@ export interface Engine {
   /** What `/api/models` lists. */
   models(): ModelInfo[];
   /**
-   * Checks a request against its model and fills every default (the seed included), so a request can be
-   * refused before it is queued and its seed reported before it runs. Throws `EngineError`.
+   * Resolves a request against its model into a frozen {@linkcode Job}: fills every default (the seed
+   * included) and checks every bound, so a request can be refused before it is queued and its seed
+   * reported before it runs. Throws `EngineError`.
    */
-  prepare(req: GenerateRequest): Required<Omit<GenerateRequest, "negativePrompt" | "apg">> & GenerateRequest;
-  /** Generates one image; rejects with `EngineError` for a bad request, `AbortError` when aborted. */
-  generate(req: GenerateRequest, options?: GenerateOptions): Promise<Generation>;
+  prepare(req: GenerateRequest): Job;
+  /**
+   * Generates one image for a job from {@linkcode Engine.prepare}, loading its model first if needed;
+   * rejects with `AbortError` when aborted.
+   */
+  generate(job: Job, options?: GenerateOptions): Promise<Generation>;
   /** The pipeline of a loaded model (throws for a model not loaded yet). */
   pipeline(id?: string): Pipeline;
   /** Loads a model once (concurrent calls share the load) and returns its pipeline. */
@@ -55,12 +59,7 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-function declaredKinds(m: Manifest): LayerKind[] {
-  return m.guidance.layers === "all" ? ["cross", "self"] : [m.guidance.layers];
-}
-
-function describe(m: Manifest, kinds: readonly LayerKind[], isDefault: boolean): ModelInfo {
-  const layers: LayerKind[] = kinds.length === 2 ? ["cross", "self", "all"] : [...kinds];
+function describe(m: Manifest, layers: LayerKind[], isDefault: boolean): ModelInfo {
   return {
     id: m.id,
     name: m.name,
@@ -71,7 +70,7 @@ function describe(m: Manifest, kinds: readonly LayerKind[], isDefault: boolean):
     defaultSteps: m.steps.default,
     maxSteps: m.steps.max,
     guidance: {
-      modes: kinds.length ? GUIDANCE_MODES : ["none"],
+      modes: layers.length ? GUIDANCE_MODES : ["none"],
       layers,
       defaults: m.guidance.defaults,
       ranges: m.guidance.ranges,
@@ -178,13 +177,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       throw err;
     }
   }
-  const kinds = (e: Entry) => e.loaded?.patched ?? declaredKinds(e.manifest);
+  // Before a model loads (lazy), the manifest's layers stand for what its patch will cover.
+  const served = (e: Entry) => servedLayers(e.loaded?.patched ?? layerKinds(e.manifest.guidance.layers));
   return {
     backend,
     defaultModel,
     stages,
     models: () =>
-      [...entries.values()].map((e) => describe(e.manifest, kinds(e), e.manifest.id === defaultModel)),
+      [...entries.values()].map((e) => describe(e.manifest, served(e), e.manifest.id === defaultModel)),
     pipeline(id) {
       const p = entry(id).loaded;
       if (!p) {
@@ -199,19 +199,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     release,
     prepare(req) {
       const e = entry(req.model);
-      const r = resolveRequest(req, e.manifest, kinds(e));
-      return {
-        ...req,
-        model: e.manifest.id,
-        steps: r.steps,
-        seed: r.seed,
-        cfg: r.cfg,
-        apg: r.apg,
-        guidance: r.guidance,
-        prompt: r.prompt,
-      };
+      return prepareJob(req, e.manifest, served(e));
     },
-    generate: async (req, opts) => (await load(req.model)).generate(req, opts),
+    async generate(job, opts) {
+      const p = await load(job.model);
+      if (job.guidance.mode !== "none" && !servedLayers(p.patched).includes(job.guidance.layers)) {
+        // Only a lazily loaded model can patch less than its manifest declared when the job was prepared.
+        throw new EngineError(
+          "bad_request",
+          `Cannot guide '${job.guidance.layers}' attention as model '${job.model}' patched only: ${
+            p.patched.join(", ") || "none"
+          }`,
+          "guidance.layers",
+        );
+      }
+      return await p.generate(job, opts);
+    },
     close: release,
   };
 }

@@ -6,14 +6,14 @@
  */
 import { guidanceFeeds as feedsFor, guidanceScalars, layerKinds, patchAttention } from "../guidance/mod.ts";
 import type { TensorValue } from "./backend.ts";
-import type { ResolvedRequest } from "./request.ts";
-import type { LayerKind } from "./types.ts";
+import type { Job } from "./job.ts";
+import type { AttentionKind, LayerKind } from "../guidance/mod.ts";
 
 /** The patched model and what the patch added. */
 export interface PatchedModel {
   model: Uint8Array;
   /** Attention kinds that were patched. */
-  kinds: LayerKind[];
+  kinds: AttentionKind[];
   /** Graph inputs the patch added (`guidance_a_cross`, `guidance_eta`, …). */
   inputs: string[];
 }
@@ -35,7 +35,7 @@ export type PatchFn = (model: Uint8Array, request: PatchRequest) => Promise<Patc
  */
 export function guidanceFeeds(
   inputs: readonly string[],
-  g: ResolvedRequest["guidance"],
+  g: Job["guidance"],
 ): Record<string, TensorValue> {
   const scalars = guidanceScalars(g);
   // "cross" also covers MMDiT joint attention (guidance's layerKinds), "all" every kind.
@@ -56,8 +56,7 @@ export const guidancePatch: PatchFn = (model, { layers, textInput, path }) => {
   const { model: bytes, report } = patched;
   return Promise.resolve({
     model: bytes,
-    // Joint (MMDiT) sites answer to request layers "cross", so the engine lists them as cross.
-    kinds: [...new Set(report.patched.map((p) => (p.kind === "joint" ? "cross" : p.kind)))],
+    kinds: [...new Set(report.patched.map((p) => p.kind))],
     inputs: report.inputs,
   });
 };

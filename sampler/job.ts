@@ -1,5 +1,6 @@
 /**
- * Resolves a request against a model's manifest: fills defaults and checks model-specific bounds.
+ * A generation job: a request resolved once against its model's manifest, with every default filled in
+ * and every bound checked. Everything after `prepareJob` takes the job as it is and never checks it again.
  *
  * @module
  */
@@ -9,16 +10,30 @@ import type { Manifest } from "./manifest.ts";
 import { MAX_SEED, randomSeed } from "./rng.ts";
 import type { GenerateRequest, GuidanceMode, LayerKind } from "./types.ts";
 
-/** A request with every default filled in. */
-export interface ResolvedRequest {
-  prompt: string;
-  negativePrompt: string;
-  steps: number;
-  seed: number;
-  cfg: number;
+/** The resolved attention guidance of a job. */
+export interface JobGuidance {
+  readonly mode: GuidanceMode;
+  /** PLADIS λ or GAG w (0 for none). */
+  readonly scale: number;
+  readonly eta: number;
+  readonly zeta: number;
+  readonly layers: LayerKind;
+}
+
+/** A resolved, frozen generation request: what `engine.generate` and the pipelines take. */
+export interface Job {
+  /** The model id. */
+  readonly model: string;
+  readonly prompt: string;
+  /** The CFG unconditional prompt ("" when none was given). */
+  readonly negativePrompt: string;
+  readonly steps: number;
+  readonly seed: number;
+  /** Classifier-free guidance scale; 1 runs one pass. */
+  readonly cfg: number;
   /** APG parameters when APG replaces CFG. */
-  apg?: ApgOptions;
-  guidance: { mode: GuidanceMode; scale: number; eta: number; zeta: number; layers: LayerKind };
+  readonly apg?: Readonly<ApgOptions>;
+  readonly guidance: JobGuidance;
 }
 
 function inRange(value: number, [min, max]: readonly [number, number], field: string): number {
@@ -32,12 +47,13 @@ function inRange(value: number, [min, max]: readonly [number, number], field: st
   return value;
 }
 
-/** Fills defaults from the manifest and checks bounds, naming the field at fault. */
-export function resolveRequest(
-  req: GenerateRequest,
-  manifest: Manifest,
-  patched: readonly LayerKind[],
-): ResolvedRequest {
+/**
+ * Resolves a request against a model: fills defaults from the manifest (a random seed when none is
+ * given) and checks the model-specific bounds, naming the field at fault in an `EngineError`.
+ *
+ * @param served the layer selections the model's patch serves (`servedLayers` of guidance/)
+ */
+export function prepareJob(req: GenerateRequest, manifest: Manifest, served: readonly LayerKind[]): Job {
   const steps = inRange(req.steps ?? manifest.steps.default, [1, manifest.steps.max], "steps");
   if (!Number.isInteger(steps)) {
     throw new EngineError(
@@ -52,11 +68,10 @@ export function resolveRequest(
   const g = manifest.guidance;
   const mode = req.guidance?.mode ?? "none";
   const layers = req.guidance?.layers ?? g.layers;
-  const needed: LayerKind[] = layers === "all" ? ["cross", "self"] : [layers];
-  if (mode !== "none" && !needed.every((k) => patched.includes(k))) {
+  if (mode !== "none" && !served.includes(layers)) {
     throw new EngineError(
       "bad_request",
-      `Cannot guide '${layers}' attention as this server patched only: ${patched.join(", ") || "none"}`,
+      `Cannot guide '${layers}' attention as this model serves only: ${served.join(", ") || "none"}`,
       "guidance.layers",
     );
   }
@@ -70,19 +85,20 @@ export function resolveRequest(
   }
   let apg: ApgOptions | undefined;
   if (req.apg) {
-    apg = {
+    apg = Object.freeze({
       eta: inRange(req.apg.eta ?? APG_DEFAULTS.eta, [0, 1], "apg.eta"),
       beta: inRange(req.apg.beta ?? APG_DEFAULTS.beta, [-1, 1], "apg.beta"),
       r: req.apg.r === undefined ? undefined : inRange(req.apg.r, [1e-3, 1e6], "apg.r"),
-    };
+    });
   }
-  return {
+  return Object.freeze({
+    model: manifest.id,
     prompt: req.prompt,
-    apg,
     negativePrompt: req.negativePrompt ?? "",
     steps,
     seed,
     cfg,
-    guidance: { mode, scale, eta, zeta, layers },
-  };
+    apg,
+    guidance: Object.freeze({ mode, scale, eta, zeta, layers }),
+  });
 }

@@ -11,7 +11,7 @@ export * from "./guidance_feeds.ts";
 export * from "./manifest.ts";
 export * from "./model_files.ts";
 export * from "./preview.ts";
-export * from "./request.ts";
+export * from "./job.ts";
 export * from "./rng.ts";
 export * from "./schedules.ts";
 export * from "./text.ts";

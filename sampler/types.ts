@@ -5,13 +5,9 @@
  */
 import type { Rgba } from "./preview.ts";
 
-import type { GuidanceMode } from "../guidance/mod.ts";
+import type { GuidanceMode, LayerKind } from "../guidance/mod.ts";
 
-export { GUIDANCE_MODES, type GuidanceMode } from "../guidance/mod.ts";
-/** Attention layer kinds guidance can act on. */
-export const LAYER_KINDS = ["cross", "self", "all"] as const;
-/** Which attention layers guidance acts on. */
-export type LayerKind = typeof LAYER_KINDS[number];
+export { GUIDANCE_MODES, type GuidanceMode, LAYER_KINDS, type LayerKind } from "../guidance/mod.ts";
 
 /** Attention guidance of one request; omitted parameters take the model's defaults. */
 export interface GuidanceRequest {

@@ -178,9 +178,9 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
   let seed = 0;
   // The engine takes no spinning option, so that row has per-call figures only.
   const generations = spin || slow ? { none: [], gag: [], cfg: [] } : await interleave({
-    none: () => engine.generate({ ...req, seed: seed++ }),
-    gag: () => engine.generate({ ...req, seed: seed++, guidance: { mode: "gag" } }),
-    cfg: () => engine.generate({ ...req, seed: seed++, cfg: CFG }),
+    none: () => engine.generate(engine.prepare({ ...req, seed: seed++ })),
+    gag: () => engine.generate(engine.prepare({ ...req, seed: seed++, guidance: { mode: "gag" } })),
+    cfg: () => engine.generate(engine.prepare({ ...req, seed: seed++, cfg: CFG })),
   }, { rounds: quick ? 10 : 100, warmup: 1, budgetMs: (quick ? 6 : 20) * 1000 });
   if (generations.gag.length) log(`${name}: ${generations.gag.length} rounds of generations`);
   const roof = await matmulRoof(

@@ -75,7 +75,7 @@ try {
   const format = /\.jpe?g$/i.test(a.out!) ? "jpeg" : "png";
   const size = num("size", a.size);
   if (a.previews) await Deno.mkdir(a.previews, { recursive: true });
-  const gen = await engine.generate({
+  const job = engine.prepare({
     model: a.model,
     prompt: a.prompt!,
     negativePrompt: a.negative,
@@ -88,7 +88,8 @@ try {
       eta: num("eta", a.eta),
       zeta: num("zeta", a.zeta),
     },
-  }, {
+  });
+  const gen = await engine.generate(job, {
     onStep: async (s) => {
       if (a.previews) {
         await Deno.writeFile(

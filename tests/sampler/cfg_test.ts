@@ -42,14 +42,14 @@ Deno.test({
       const cfg = await p.sampleBatch(base);
       const apg = await p.sampleBatch({ ...base, apg: { eta: 1, beta: 0 } });
       assert.ok(maxDiff(cfg, apg) < 1e-4, `APG(η=1, β=0) differs from CFG by ${maxDiff(cfg, apg)}`);
-      const both = await engine.generate({
+      const both = await engine.generate(engine.prepare({
         prompt: "a thick seven",
         steps: 2,
         seed: 3,
         cfg: 3,
         apg: {},
         guidance: { mode: "gag" },
-      });
+      }));
       assert.equal(both.mode, "gag");
       assert.equal(both.image.width, 28);
     } finally {

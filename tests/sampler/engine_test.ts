@@ -4,6 +4,7 @@ import {
   createEngine,
   encodeImage,
   type Engine,
+  type GenerateRequest,
   guidancePatch,
   parseManifest,
 } from "../../sampler/mod.ts";
@@ -11,8 +12,8 @@ import { MODELS_DIR, testEngine } from "../_engine.ts";
 
 let engine: Engine | undefined;
 const shared = async () => engine ??= await testEngine("wasm");
-const png = async (e: Engine, req: Parameters<Engine["generate"]>[0]) =>
-  await encodeImage((await e.generate(req)).image, { format: "png" });
+const png = async (e: Engine, req: GenerateRequest) =>
+  await encodeImage((await e.generate(e.prepare(req))).image, { format: "png" });
 
 Deno.test({
   name: "the engine gives identical bytes for the same seed and a different image for another seed",
@@ -24,7 +25,7 @@ Deno.test({
     const a = await png(e, req), b = await png(e, req), c = await png(e, { ...req, seed: 12 });
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
-    const gen = await e.generate({ prompt: "3" });
+    const gen = await e.generate(e.prepare({ prompt: "3" }));
     assert.ok(Number.isInteger(gen.seed) && gen.seed >= 0, "a random seed is returned");
   },
 });
@@ -53,12 +54,14 @@ Deno.test({
   async fn() {
     const e = await shared();
     const steps: number[] = [];
-    await e.generate({ prompt: "four", steps: 4, seed: 1 }, { onStep: (s) => void steps.push(s.step) });
+    await e.generate(e.prepare({ prompt: "four", steps: 4, seed: 1 }), {
+      onStep: (s) => void steps.push(s.step),
+    });
     assert.deepEqual(steps, [1, 2, 3, 4]);
     const controller = new AbortController();
     const seen: number[] = [];
     await assert.rejects(
-      e.generate({ prompt: "four", steps: 8, seed: 1 }, {
+      e.generate(e.prepare({ prompt: "four", steps: 8, seed: 1 }), {
         signal: controller.signal,
         onStep: (s) => {
           seen.push(s.step);
@@ -72,7 +75,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "prepare() fills defaults and names the field of an out-of-range value",
+  name: "prepare() fills defaults into a frozen job and names the field of an out-of-range value",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -80,6 +83,7 @@ Deno.test({
     const r = e.prepare({ prompt: "x", guidance: { mode: "gag" } });
     assert.equal(r.steps, 4);
     assert.equal(r.guidance.scale, e.models()[0].guidance.defaults.gag.scale);
+    assert.ok(Object.isFrozen(r) && Object.isFrozen(r.guidance), "a job cannot change after prepare()");
     assert.throws(
       () => e.prepare({ prompt: "x", steps: 9 }),
       (err: Error & { field?: string }) => err.field === "steps",
@@ -96,7 +100,7 @@ Deno.test({
       () => e.prepare({ model: "nope", prompt: "x" }),
       (err: Error & { code?: string }) => err.code === "not_found",
     );
-    const unknown = await e.generate({ prompt: "a purple seven", steps: 1, seed: 1 });
+    const unknown = await e.generate(e.prepare({ prompt: "a purple seven", steps: 1, seed: 1 }));
     assert.deepEqual(unknown.unknownWords, ["purple"]);
   },
 });
@@ -142,7 +146,9 @@ Deno.test({
     try {
       assert.equal(gpu.backend.name, "webgpu");
       const req = { prompt: "a thick seven", steps: 1, seed: 3, guidance: { mode: "gag" as const } };
-      const a = (await gpu.generate(req)).image.data, b = (await (await shared()).generate(req)).image.data;
+      const wasm = await shared();
+      const a = (await gpu.generate(gpu.prepare(req))).image.data;
+      const b = (await wasm.generate(wasm.prepare(req))).image.data;
       const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
       assert.ok(worst <= 2, `WebGPU and wasm differ by ${worst} levels`);
     } finally {
@@ -166,11 +172,11 @@ Deno.test({
     try {
       assert.deepEqual(lazy.loaded(), []);
       assert.equal(lazy.models()[0].id, "digits", "models are listed before they load");
-      const a = await lazy.generate({ prompt: "one", steps: 1, seed: 9 });
+      const a = await lazy.generate(lazy.prepare({ prompt: "one", steps: 1, seed: 9 }));
       assert.deepEqual(lazy.loaded(), ["digits"]);
       await lazy.release();
       assert.deepEqual(lazy.loaded(), []);
-      const b = await lazy.generate({ prompt: "one", steps: 1, seed: 9 });
+      const b = await lazy.generate(lazy.prepare({ prompt: "one", steps: 1, seed: 9 }));
       assert.deepEqual(b.image.data, a.image.data);
     } finally {
       await lazy.close();
