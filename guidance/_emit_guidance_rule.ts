@@ -2,6 +2,7 @@ import { GUIDANCE_EPSILON } from "./apply_guidance.ts";
 import type { Emitter } from "./_emitter.ts";
 import { emitEntmax15 } from "./_emit_entmax15.ts";
 import { attr, DataType } from "./_onnx.ts";
+import { rowScalars, type RuleScalars } from "./_row_scalars.ts";
 
 /** Tensors the rule reads and writes. */
 export interface RuleTensors {
@@ -19,14 +20,6 @@ export interface RuleTensors {
   types?: { scores?: number; value?: number; dense?: number; probs?: number };
   /** Rank of scores, value and dense where the graph fixes it; it enables the transposed layout. */
   rank?: number;
-}
-
-/** The scalar graph inputs the rule reads. */
-export interface RuleScalars {
-  a: string;
-  b: string;
-  eta: string;
-  zeta: string;
 }
 
 /**
@@ -112,11 +105,12 @@ export function emitGuidanceRule(
 ): void {
   const { scores, value, dense, resultOptions, finish } = floatOperands(e, tensors);
   const rank = tensors.rank;
+  const rows = rowScalars(e, scalars, dense, rank);
   if (rank === undefined || rank < 2) {
     const probs = emitEntmax15(e, scores, steps);
     e.scoped("Rule", () => {
       const sparse = e.op("MatMul", [probs, value], { name: "SparseOutput" });
-      const term = emitGuidanceTerm(e, dense, sparse, scalars);
+      const term = emitGuidanceTerm(e, dense, sparse, rows);
       finish(e.op("Add", [dense, term], resultOptions));
     });
     return;
@@ -128,7 +122,7 @@ export function emitGuidanceRule(
   e.scoped("Rule", () => {
     const sparseT = e.op("MatMul", [transpose(value), probsT], { name: "SparseOutput" });
     const denseT = transpose(dense);
-    const term = emitGuidanceTerm(e, denseT, sparseT, scalars, -2);
+    const term = emitGuidanceTerm(e, denseT, sparseT, rows, -2);
     const guidedT = e.op("Add", [denseT, term]);
     finish(transpose(guidedT, resultOptions));
   });

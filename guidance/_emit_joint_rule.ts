@@ -4,12 +4,12 @@ import {
   castToFloat,
   emitGuidanceTerm,
   floatOperands,
-  type RuleScalars,
   type RuleTensors,
   swapLastTwo,
 } from "./_emit_guidance_rule.ts";
 import type { JointLayout, TokenSplit } from "./_joint.ts";
 import { attr } from "./_onnx.ts";
+import { rowScalars, type RuleScalars } from "./_row_scalars.ts";
 
 /** An end index past any token count (Slice clamps it). */
 const END = Number.MAX_SAFE_INTEGER;
@@ -36,6 +36,7 @@ export function emitJointRule(
   }
   const { scores, value, dense, castBack, resultOptions, finish } = floatOperands(e, tensors);
   const probs = castToFloat(e, tensors.probs, tensors.types?.probs);
+  const rows = rowScalars(e, scalars, dense, tensors.rank);
 
   e.scoped("Joint", () => {
     const count = (name: string, axis: number) =>
@@ -72,7 +73,7 @@ export function emitJointRule(
       const sparseT = e.op("MatMul", [valuesT, emitEntmax15(e, scoresT, steps, -2)], {
         name: "SparseOutput",
       });
-      const term = emitGuidanceTerm(e, denseT, sparseT, scalars, -2);
+      const term = emitGuidanceTerm(e, denseT, sparseT, rows, -2);
       guided = t(e.op("Add", [t(imageOut), e.op("Mul", [mass, term])]));
     } else {
       const mass = e.reduce("ReduceSum", textProbs, [-1]);
@@ -83,7 +84,7 @@ export function emitJointRule(
       const sparse = e.op("MatMul", [emitEntmax15(e, textScores, steps), textValues], {
         name: "SparseOutput",
       });
-      const term = emitGuidanceTerm(e, denseText, sparse, scalars);
+      const term = emitGuidanceTerm(e, denseText, sparse, rows);
       guided = e.op("Add", [imageOut, e.op("Mul", [mass, term])]);
     }
     let result = guided;

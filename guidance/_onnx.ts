@@ -90,6 +90,9 @@ export const attr = {
   tensor(name: string, t: TensorProto): AttributeProto {
     return { name, type: proto.AttributeProto.AttributeType.TENSOR, t };
   },
+  graph(name: string, g: GraphProto): AttributeProto {
+    return { name, type: proto.AttributeProto.AttributeType.GRAPH, g };
+  },
 };
 
 /** Finds an attribute of a node by name. */

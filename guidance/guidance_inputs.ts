@@ -1,6 +1,6 @@
 import type { AttentionKind } from "./_classify.ts";
 
-/** Names of the scalar float32 graph inputs that a patch adds: per-kind a and b, shared η and ζ. */
+/** Names of the float32 [rows, 1, 1, 1] graph inputs that a patch adds: per-kind a and b, shared η and ζ. */
 export const GUIDANCE_INPUTS = {
   a: (kind: AttentionKind): string => `guidance_a_${kind}`,
   b: (kind: AttentionKind): string => `guidance_b_${kind}`,

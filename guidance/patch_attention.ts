@@ -2,8 +2,9 @@ import type { AttentionFormName, Replacement } from "./_attention_forms.ts";
 import { ATTENTION_FORMS } from "./_attention_forms.ts";
 import type { AttentionKind } from "./_classify.ts";
 import { createEmitter } from "./_emitter.ts";
-import { emitGuidanceRule, type RuleScalars } from "./_emit_guidance_rule.ts";
+import { emitGuidanceRule } from "./_emit_guidance_rule.ts";
 import { emitJointRule } from "./_emit_joint_rule.ts";
+import type { RuleScalars } from "./_row_scalars.ts";
 import {
   DataType,
   decodeModel,
@@ -42,7 +43,7 @@ export interface PatchReport {
   patched: PatchedSite[];
   /** Unsupported anchors and unselected sites, with reasons. */
   skipped: SkippedSite[];
-  /** Graph inputs added, all float32 of shape [1]. */
+  /** Graph inputs added, all float32 of shape [rows, 1, 1, 1] (see {@linkcode patchAttention}). */
   inputs: string[];
   /** The text input used for classification, or null. */
   textInput: string | null;
@@ -51,15 +52,22 @@ export interface PatchReport {
 /** The oldest default-domain opset the rewriter emits for (ReduceSum with axes as input, Softmax on one axis). */
 export const MIN_OPSET = 13;
 
-function scalarInput(name: string): ValueInfoProto {
-  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: 1 }] } } } };
+/** A per-row guidance input: float32 [rows, 1, 1, 1]. */
+function rowInput(name: string): ValueInfoProto {
+  const dim = [{ dimParam: "guidance_rows" }, { dimValue: 1 }, { dimValue: 1 }, { dimValue: 1 }];
+  return { name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } };
 }
 
 /**
  * Rewrites the attention of an ONNX model so one session serves every guidance mode: each selected
- * site computes o = o_d + a·Δ + b·min(1, η/‖g‖)·g (see `applyGuidance`) from float32 inputs of shape
- * [1] named `guidance_a_<kind>`, `guidance_b_<kind>` (kind: cross, self, joint), `guidance_eta` and
+ * site computes o = o_d + a·Δ + b·min(1, η/‖g‖)·g (see `applyGuidance`) from float32 inputs named
+ * `guidance_a_<kind>`, `guidance_b_<kind>` (kind: cross, self, joint), `guidance_eta` and
  * `guidance_zeta`; feeding a = b = 0 reproduces the original model.
+ *
+ * The inputs are per batch row, of shape [rows, 1, 1, 1], so rows with different modes and scales share
+ * one run; rows is the batch size, or 1 for one setting for every row (all four inputs alike). A site's
+ * leading axis is taken to be the batch ([batch, heads, …] at rank 4 and more) or batch and heads
+ * folded batch-major ([batch·heads, …] at rank 3), as torch exports them.
  *
  * @param model a serialized ONNX model (opset 13 or newer, no external data)
  * @returns the patched model and a report of what was patched and skipped
@@ -180,7 +188,7 @@ export function patchAttention(
 
   graph!.node = index.nodes.flatMap((node) => replacements.get(node) ?? [node]);
   graph!.initializer = [...(graph!.initializer ?? []), ...e.initializers];
-  graph!.input = [...(graph!.input ?? []), ...inputs.map(scalarInput)];
+  graph!.input = [...(graph!.input ?? []), ...inputs.map(rowInput)];
   return {
     model: encodeModel(proto),
     report: {

@@ -24,9 +24,9 @@ Deno.test("patchAttention() patches cross-attention by default and reports the i
   const inputs = decode(model).graph!.input!.map((v) => [
     v.name,
     v.type!.tensorType!.elemType,
-    v.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue)),
+    v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue)),
   ]);
-  assert.deepEqual(inputs.slice(2), report.inputs.map((name) => [name, 1, [1]]));
+  assert.deepEqual(inputs.slice(2), report.inputs.map((name) => [name, 1, ["guidance_rows", 1, 1, 1]]));
 });
 
 Deno.test("patchAttention() adds per-kind a and b inputs when self-attention is patched too", () => {

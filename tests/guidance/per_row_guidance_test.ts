@@ -1,0 +1,127 @@
+/**
+ * Rows of one batch with different guidance modes and scales, run as one call of a patched model on
+ * onnxruntime-web's wasm provider, each against the TypeScript reference of its own setting.
+ *
+ * @module
+ */
+import assert from "@std/assert";
+import * as ort from "onnxruntime-web";
+import { guidanceFeeds, type GuidanceRow, guidanceScalars, patchAttention } from "../../guidance/mod.ts";
+import {
+  type AttentionFixture,
+  buildMultiHeadAttentionModel,
+  buildTorchAttentionModel,
+  randomInputs,
+  referenceForward,
+} from "../fixtures/attention_models.ts";
+import { buildMmditModel, randomMmditInputs, referenceMmdit } from "../fixtures/mmdit_models.ts";
+import { fixtureFeeds, maxAbsoluteError, maxRelativeError, runY } from "./_ort_check.ts";
+
+ort.env.wasm.numThreads = 1;
+const options = { executionProviders: ["wasm"] };
+
+/** One setting per row: unguided, PLADIS on both kinds, GAG clipped on cross only. */
+const ROWS: GuidanceRow[] = [
+  {},
+  {
+    cross: guidanceScalars({ mode: "pladis", scale: 3 }),
+    self: guidanceScalars({ mode: "pladis", scale: 3 }),
+  },
+  { cross: guidanceScalars({ mode: "gag", scale: 10, eta: 0.2, zeta: 0.5 }) },
+];
+
+function tensors(feeds: Record<string, { data: Float32Array; dims: number[] }>) {
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, f]) => [name, new ort.Tensor("float32", f.data, f.dims)]),
+  );
+}
+
+async function checkRows(fixture: AttentionFixture): Promise<number[]> {
+  const c = fixture.config;
+  const inputs = randomInputs(c, 11);
+  const { model, report } = patchAttention(fixture.model, { layers: "all" });
+  const session = await ort.InferenceSession.create(model, options);
+  try {
+    const y = await runY(session, {
+      ...fixtureFeeds(ort, fixture, inputs),
+      ...tensors(guidanceFeeds(report.inputs, ROWS)),
+    });
+    const size = c.tokens * c.channels;
+    return ROWS.map((row, r) => {
+      const want = referenceForward(fixture, inputs, row).subarray(r * size, (r + 1) * size);
+      return maxRelativeError(y.subarray(r * size, (r + 1) * size), want);
+    });
+  } finally {
+    await session.release();
+  }
+}
+
+const FIXTURES: [string, () => AttentionFixture][] = [
+  ["torch-style attention of unknown rank", () => buildTorchAttentionModel({ batch: 3, seed: 2 })],
+  [
+    "torch-style attention of rank 4",
+    () => buildTorchAttentionModel({ batch: 3, seed: 3, declareShapes: true, dynamicShapes: true }),
+  ],
+  ["fused MultiHeadAttention", () => buildMultiHeadAttentionModel({ batch: 3, seed: 4 })],
+];
+
+for (const [name, build] of FIXTURES) {
+  Deno.test(`patchAttention() guides each row of one call by its own inputs on wasm: ${name}`, async () => {
+    const errors = await checkRows(build());
+    errors.forEach((error, r) => assert.ok(error <= 1e-4, `row ${r}: relative error ${error}`));
+  });
+}
+
+Deno.test("patchAttention() feeds one row to every row of a batch alike", async () => {
+  const fixture = buildTorchAttentionModel({ batch: 3, seed: 5, declareShapes: true });
+  const inputs = randomInputs(fixture.config, 12);
+  const { model, report } = patchAttention(fixture.model, { layers: "all" });
+  const session = await ort.InferenceSession.create(model, options);
+  try {
+    const base = fixtureFeeds(ort, fixture, inputs);
+    const one = await runY(session, { ...base, ...tensors(guidanceFeeds(report.inputs, ROWS[2])) });
+    const each = await runY(session, {
+      ...base,
+      ...tensors(guidanceFeeds(report.inputs, [ROWS[2], ROWS[2], ROWS[2]])),
+    });
+    assert.deepEqual(one, each);
+  } finally {
+    await session.release();
+  }
+});
+
+Deno.test("patchAttention() guides each row of one call by its own inputs on wasm: joint attention", async () => {
+  const fixture = buildMmditModel({ seed: 3, batch: 3 });
+  const c = fixture.config;
+  const inputs = randomMmditInputs(c, 7);
+  const { model, report } = patchAttention(fixture.model);
+  const rows: GuidanceRow[] = ROWS.map((row) => (row.cross ? { joint: row.cross } : {}));
+  const session = await ort.InferenceSession.create(model, options);
+  try {
+    const out = await session.run({
+      hidden_states: new ort.Tensor("float32", inputs.image, [c.batch, c.imageTokens, c.channels]),
+      encoder_hidden_states: new ort.Tensor("float32", inputs.text, [c.batch, c.textTokens, c.textChannels]),
+      ...tensors(guidanceFeeds(report.inputs, rows)),
+    });
+    const y = out.y.data as Float32Array;
+    const size = c.imageTokens * c.channels;
+    rows.forEach((row, r) => {
+      const want = referenceMmdit(fixture, inputs, row.joint ?? guidanceScalars({ mode: "none" }));
+      const error = maxRelativeError(
+        y.subarray(r * size, (r + 1) * size),
+        want.y.subarray(r * size, (r + 1) * size),
+      );
+      assert.ok(error <= 1e-4, `row ${r}: relative error ${error}`);
+    });
+    // The unguided row is the unpatched model's, bit for bit.
+    const original = await ort.InferenceSession.create(fixture.model, options);
+    const plain = (await original.run({
+      hidden_states: new ort.Tensor("float32", inputs.image, [c.batch, c.imageTokens, c.channels]),
+      encoder_hidden_states: new ort.Tensor("float32", inputs.text, [c.batch, c.textTokens, c.textChannels]),
+    })).y.data as Float32Array;
+    await original.release();
+    assert.equal(maxAbsoluteError(y.subarray(0, size), plain.subarray(0, size)), 0);
+  } finally {
+    await session.release();
+  }
+});
