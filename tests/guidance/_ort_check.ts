@@ -43,6 +43,7 @@ export const GUIDANCE_CASES: readonly GuidanceCase[] = [
     self: { mode: "gag", scale: 5, zeta: 0.5 },
   },
   { label: "gag w=10 η=0.2 ζ=1 (clipped)", cross: { mode: "gag", eta: 0.2, zeta: 1 } },
+  { label: "gag w=4 η=0.2 ζ=0.25 (clipped)", cross: { mode: "gag", scale: 4, eta: 0.2, zeta: 0.25 } },
   { label: "gag w=3 η=∞ ζ=1", cross: { mode: "gag", scale: 3, eta: Infinity, zeta: 1 } },
 ];
 
@@ -104,6 +105,16 @@ export async function runY(
   return out.y.data as Float32Array;
 }
 
+/**
+ * The attention kinds a fixture's sites are patched for, from the requested layers alone (never from the
+ * patcher's own report, so a patcher that patched nothing fails the comparison).
+ */
+export function expectedKinds({ layers = "cross" }: PatchOptions): ("self" | "cross")[] {
+  if (layers === "all") return ["self", "cross"];
+  if (layers === "self" || layers === "cross") return [layers];
+  throw new Error(`Cannot check a fixture patched with layers '${String(layers)}': use all, self or cross`);
+}
+
 /** What {@linkcode checkFixture} measured. */
 export interface FixtureCheck {
   /** Max |patched(none) − unpatched|, or undefined where the unpatched model does not run. */
@@ -136,6 +147,12 @@ export async function checkFixture(
   const inputs = randomInputs(fixture.config, seed);
   const feeds = fixtureFeeds(ort, fixture, inputs);
   const { model, report } = patchAttention(fixture.model, patch);
+  const expected = expectedKinds(patch);
+  assert.deepEqual(
+    report.patched.map((p) => p.node).sort(),
+    fixture.sites.flatMap((site) => expected.map((kind) => site[kind])).sort(),
+    `the patcher patches the fixture's ${expected.join(" and ")} sites`,
+  );
   const patched = await ort.InferenceSession.create(model, sessionOptions);
   const result: FixtureCheck = { cases: [] };
   try {
@@ -155,11 +172,15 @@ export async function checkFixture(
         self: c.self && guidanceScalars(c.self),
         cross: c.cross && guidanceScalars(c.cross),
       };
-      if (scalars.self && scalars.cross && scalars.self.eta !== scalars.cross.eta) continue;
-      const patchedKinds = new Set(report.patched.map((p) => p.kind));
+      if (scalars.self && scalars.cross && scalars.self.eta !== scalars.cross.eta) {
+        throw new Error(
+          `Cannot run case '${c.label}' as self and cross share one η input: current values are ` +
+            `${scalars.self.eta} and ${scalars.cross.eta}`,
+        );
+      }
       const applied = {
-        self: patchedKinds.has("self") ? scalars.self : undefined,
-        cross: patchedKinds.has("cross") ? scalars.cross : undefined,
+        self: expected.includes("self") ? scalars.self : undefined,
+        cross: expected.includes("cross") ? scalars.cross : undefined,
       };
       const y = await runY(patched, { ...feeds, ...caseFeeds(ort, report.inputs, applied) });
       result.cases.push({

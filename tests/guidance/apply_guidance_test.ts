@@ -68,3 +68,39 @@ Deno.test("applyGuidance() stays finite when o_s = 0 or o_s = o_d", () => {
   const same = applyGuidance(dense, dense, guidanceScalars({ mode: "gag" }));
   same.forEach((v, i) => assert.deepEqual(v, dense[i]));
 });
+
+// Hand-derived GAG vectors. o_s = (1, 2, 2), o_d = (0, 2, 1): Δ = (1, 0, 1), ⟨Δ, o_s⟩ = 3, ‖o_s‖² = 9,
+// Δ∥ = (1/3, 2/3, 2/3), Δ⊥ = (2/3, −2/3, 1/3); with ζ = 1/4, g = (1/2, 1/2, 3/4) and ‖g‖ = √1.0625.
+const HAND = { dense: [0, 2, 1], sparse: [1, 2, 2], g: [0.5, 0.5, 0.75], gNorm: Math.sqrt(1.0625) };
+
+Deno.test("applyGuidance() matches hand-computed GAG vectors where the clip binds and 0 < ζ < 1", () => {
+  const w = 3, eta = 0.5, zeta = 0.25;
+  const clip = eta / HAND.gNorm; // 0.485…: ‖g‖ > η, so the clip binds
+  const expected = HAND.sparse.map((s, i) => s + w * clip * HAND.g[i]);
+  const o = applyGuidance(HAND.dense, HAND.sparse, guidanceScalars({ mode: "gag", scale: w, eta, zeta }));
+  o.forEach((v, i) => assert(Math.abs(v - expected[i]) < 1e-12, `component ${i}: ${v} != ${expected[i]}`));
+  // The same numbers written out, so a wrong derivation above cannot hide a wrong rule.
+  [1.7276069, 2.7276069, 3.0914103].forEach((e, i) => assert(Math.abs(o[i] - e) < 1e-6, `${o[i]} != ${e}`));
+});
+
+Deno.test("applyGuidance() matches a hand-computed GAG vector where ‖g‖ < η leaves g unclipped", () => {
+  const o = applyGuidance(
+    HAND.dense,
+    HAND.sparse,
+    guidanceScalars({ mode: "gag", scale: 3, eta: 2, zeta: 0.25 }),
+  );
+  [2.5, 3.5, 4.25].forEach((e, i) => assert(Math.abs(o[i] - e) < 1e-12, `${o[i]} != ${e}`));
+});
+
+Deno.test("applyGuidance() matches hand-computed GAG vectors in two dimensions for ζ = 0, 1/2 and 1", () => {
+  // o_s = (2, 0), o_d = (1, 1): Δ = (1, −1), Δ∥ = (1, 0), Δ⊥ = (0, −1), η = 1/2, w = 2.
+  const cases = [
+    { zeta: 0, expected: [3, 0] }, // g = (1, 0), ‖g‖ = 1, clip 1/2
+    { zeta: 0.5, expected: [2 + 1 / Math.sqrt(1.25), -0.5 / Math.sqrt(1.25)] }, // g = (1, −1/2)
+    { zeta: 1, expected: [2 + 1 / Math.SQRT2, -1 / Math.SQRT2] }, // g = Δ, ‖g‖ = √2
+  ];
+  for (const { zeta, expected } of cases) {
+    const o = applyGuidance([1, 1], [2, 0], guidanceScalars({ mode: "gag", scale: 2, eta: 0.5, zeta }));
+    o.forEach((v, i) => assert(Math.abs(v - expected[i]) < 1e-12, `ζ=${zeta}, component ${i}: ${v}`));
+  }
+});
