@@ -45,3 +45,26 @@ export async function fixBatchSize(path: string, input: string, batch: number): 
   dim.dimValue = batch;
   await Deno.writeFile(path, P.ModelProto.encode(model).finish());
 }
+
+/** A model file replaced by a named pipe: whoever reads it waits until {@linkcode HeldFile.release}. */
+export interface HeldFile {
+  /** Lets the reader go on with an empty file (end of file at once), so its load fails. */
+  release(): Promise<void>;
+}
+
+/**
+ * Replaces `path` with a named pipe, so a server that loads it (lazily, on a job) waits on the read for as
+ * long as a test wants: a job held open on any machine, however fast.
+ */
+export async function holdFile(path: string): Promise<HeldFile> {
+  await Deno.remove(path);
+  const made = await new Deno.Command("mkfifo", { args: [path], stderr: "piped" }).output();
+  if (!made.success) {
+    throw new Error(`Cannot make a named pipe at ${path}: ${new TextDecoder().decode(made.stderr).trim()}`);
+  }
+  let released: Promise<void> | undefined;
+  return {
+    // Opening for writing waits for the reader; closing at once gives it end of file.
+    release: () => released ??= Deno.open(path, { write: true }).then((f) => f.close()),
+  };
+}
