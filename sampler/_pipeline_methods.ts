@@ -4,7 +4,7 @@
  * @module
  */
 import type { SamplerOptions } from "./euler.ts";
-import type { BatchOptions, Pipeline } from "./flow_pipeline.ts";
+import type { BatchOptions, Pipeline } from "./pipeline.ts";
 import type { Manifest } from "./manifest.ts";
 import type { Rgba } from "./preview.ts";
 import { type Job, prepareJob } from "./job.ts";
@@ -32,13 +32,15 @@ export interface PipelineParts {
   final(x: Float32Array): Promise<Rgba>;
 }
 
-/** Builds `generate` and `sampleBatch` from a pipeline's parts. */
+/** Builds `prepare`, `generate` and `sampleBatch` from a pipeline's parts. */
 export function pipelineMethods(
   { manifest, kinds, size, sample, preview, final }: PipelineParts,
-): Pick<Pipeline, "generate" | "sampleBatch"> {
+): Pick<Pipeline, "prepare" | "generate" | "sampleBatch"> {
+  const served = servedLayers(kinds);
   return {
+    prepare: (req) => prepareJob(req, manifest, served),
     async sampleBatch({ prompts, seeds, signal, ...settings }: BatchOptions) {
-      const job = prepareJob({ ...settings, prompt: "", seed: 0 }, manifest, servedLayers(kinds));
+      const job = prepareJob({ ...settings, prompt: "", seed: 0 }, manifest, served);
       const noise = new Float32Array(size * prompts.length);
       seeds.forEach((seed, i) => noise.set(gaussianNoise(seed, size), i * size));
       return (await sample(prompts, noise, job, { signal })).x;

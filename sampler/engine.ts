@@ -6,12 +6,13 @@
 import { join } from "node:path";
 import { type Backend, type BackendChoice, createBackend } from "./backend.ts";
 import { EngineError } from "./errors.ts";
-import { loadFlowPipeline, type Pipeline } from "./flow_pipeline.ts";
+import { loadFlowPipeline } from "./flow_pipeline.ts";
 import type { PatchFn } from "./guidance_feeds.ts";
 import { readManifest } from "./model_files.ts";
 import { loadSdPipeline } from "./sd_pipeline.ts";
 import { type Job, prepareJob } from "./job.ts";
 import type { Manifest } from "./manifest.ts";
+import type { Pipeline } from "./pipeline.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind, ModelInfo } from "./types.ts";
 import { GUIDANCE_MODES, layerKinds, servedLayers } from "../guidance/mod.ts";
 

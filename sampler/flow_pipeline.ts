@@ -14,34 +14,7 @@ import { openSession, readModelFile, readTokenizer, textEncoding } from "./model
 import { decodePreview, type Rgba } from "./preview.ts";
 import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { flowTimes } from "./schedules.ts";
-import type { Job } from "./job.ts";
-import type { GenerateOptions, GenerateRequest, Generation } from "./types.ts";
-import type { AttentionKind } from "../guidance/mod.ts";
-
-/** Options of {@linkcode Pipeline.sampleBatch}. */
-export interface BatchOptions extends Omit<GenerateRequest, "prompt" | "seed" | "model"> {
-  prompts: string[];
-  /** One seed per prompt. */
-  seeds: number[];
-  signal?: AbortSignal;
-}
-
-/** A loaded model that can generate. */
-export interface Pipeline {
-  readonly manifest: Manifest;
-  /** Attention kinds the denoiser's patch covers. */
-  readonly patched: readonly AttentionKind[];
-  /** Generates one image for a job prepared for this model. */
-  generate(job: Job, options?: GenerateOptions): Promise<Generation>;
-  /**
-   * Samples many prompts at once with the same settings (for eval and bench); returns the final samples,
-   * planar [n, channels, height, width], in the model's value range.
-   */
-  sampleBatch(options: BatchOptions): Promise<Float32Array>;
-  /** Runs the text encoder for prompts (batch), returning states [n, length, dim]. */
-  encodeText(prompts: string[]): Promise<{ states: TensorValue; unknown: string[] }>;
-  release(): Promise<void>;
-}
+import type { Pipeline } from "./pipeline.ts";
 
 /** Loads a flow model from `dir`. */
 export async function loadFlowPipeline(

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { OPTIMIZATION_LEVELS } from "./backend.ts";
-import { LAYER_KINDS } from "./types.ts";
+import { LAYER_KINDS } from "../guidance/layer_kinds.ts";
 
 const file = z.string().min(1).refine((f) => !f.includes(".."), "must stay inside the model folder");
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "min must not exceed max");

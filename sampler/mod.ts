@@ -17,6 +17,7 @@ export * from "./schedules.ts";
 export * from "./text.ts";
 export * from "./types.ts";
 export * from "./flow_pipeline.ts";
+export * from "./pipeline.ts";
 export * from "./patch_cache.ts";
 export * from "./sd_pipeline.ts";
 export * from "./cfg.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Backend, TensorData, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleEulerEpsilon } from "./euler.ts";
-import type { Pipeline } from "./flow_pipeline.ts";
+import type { Pipeline } from "./pipeline.ts";
 import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
 import {

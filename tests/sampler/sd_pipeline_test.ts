@@ -134,7 +134,7 @@ Deno.test({
         assert.equal(warnings.length, 1, `${what}: ${warnings.join(" | ")}`);
         assert.match(warnings[0], warning, what);
         const sizes: number[] = [];
-        await pipeline.generate({ prompt: "a dog", steps: 2, seed: 1 }, {
+        await pipeline.generate(pipeline.prepare({ prompt: "a dog", steps: 2, seed: 1 }), {
           onStep: async (s) => void sizes.push((await s.render()).width),
         });
         assert.deepEqual(sizes, [8, 8], `${what}: latent2rgb previews`);
