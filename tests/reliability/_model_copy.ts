@@ -48,13 +48,13 @@ export async function fixBatchSize(path: string, input: string, batch: number): 
 
 /** A model file replaced by a named pipe: whoever reads it waits until {@linkcode HeldFile.release}. */
 export interface HeldFile {
-  /** Lets the reader go on with an empty file (end of file at once), so its load fails. */
+  /** Lets the reader waiting now (or the next one) go on with an empty file, so its load fails. */
   release(): Promise<void>;
 }
 
 /**
  * Replaces `path` with a named pipe, so a server that loads it (lazily, on a job) waits on the read for as
- * long as a test wants: a job held open on any machine, however fast.
+ * long as a test wants: a job held open on any machine, however fast. Every later load waits again.
  */
 export async function holdFile(path: string): Promise<HeldFile> {
   await Deno.remove(path);
@@ -62,9 +62,21 @@ export async function holdFile(path: string): Promise<HeldFile> {
   if (!made.success) {
     throw new Error(`Cannot make a named pipe at ${path}: ${new TextDecoder().decode(made.stderr).trim()}`);
   }
-  let released: Promise<void> | undefined;
-  return {
-    // Opening for writing waits for the reader; closing at once gives it end of file.
-    release: () => released ??= Deno.open(path, { write: true }).then((f) => f.close()),
-  };
+  // Opening for writing waits for the reader; closing at once gives it end of file.
+  return { release: () => Deno.open(path, { write: true }).then((f) => f.close()) };
+}
+
+/**
+ * Adds a copy of `models/digits` named `id` to a model copy, with its denoiser held on a named pipe: with
+ * `LOAD_MODELS=lazy`, each job for `id` takes a slot and keeps it until the test releases the load.
+ */
+export async function addHeldModel(copy: ModelCopy, id = "held"): Promise<HeldFile> {
+  const dir = `${copy.modelsDir}/${id}`;
+  await Deno.mkdir(dir);
+  for await (const e of Deno.readDir(copy.dir)) {
+    if (e.isFile) await Deno.copyFile(`${copy.dir}/${e.name}`, `${dir}/${e.name}`);
+  }
+  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+  await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ ...manifest, id }));
+  return await holdFile(`${dir}/denoiser.onnx`);
 }
