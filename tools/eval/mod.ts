@@ -1,6 +1,7 @@
 /**
  * The guidance-quality evaluation's metrics and data: the judge, attribute measurements, Fréchet distance,
- * intervals, the real digits and the eval prompts. `tools/eval.ts` runs them.
+ * intervals, the real digits, the eval prompts, attention norm statistics and the study of guidance settings.
+ * `tools/eval/main.ts` (`deno task eval`) runs them.
  *
  * @module
  */
@@ -14,3 +15,6 @@ export * from "./prompt_set.ts";
 export * from "./proportion.ts";
 export * from "./score_samples.ts";
 export * from "./symmetric_eigenvalues.ts";
+export * from "./attention_norms.ts";
+export * from "./tuning.ts";
+export * from "./study.ts";
