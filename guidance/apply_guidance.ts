@@ -1,3 +1,8 @@
+/**
+ * The combined guidance rule on one attention output vector, the reference the patched graph is tested against.
+ *
+ * @module
+ */
 import type { GuidanceScalars } from "./guidance_scalars.ts";
 
 /** Guard for the divisions by ‖o_s‖² and ‖g‖ (both may be exactly 0). */

@@ -1,4 +1,9 @@
 /**
+ * Exact 1.5-entmax of one row of scores (the reference for the graph's Newton threshold).
+ *
+ * @module
+ */
+/**
  * Exact 1.5-entmax of one row of scores (α-entmax with α = 1.5), computed in float64 with the
  * sort-based threshold of Peters, Niculae and Martins, "Sparse Sequence-to-Sequence Models" (ACL 2019):
  * entmax₁.₅(z)ᵢ = max(zᵢ/2 − τ, 0)², with τ chosen so that the result sums to 1.

@@ -1,4 +1,9 @@
 /**
+ * How many Newton steps the patched graph spends on the 1.5-entmax threshold, by key count.
+ *
+ * @module
+ */
+/**
  * Newton steps the patched graph spends on the 1.5-entmax threshold for rows of at most `keys`
  * entries (undefined: not known statically), enough that |τ − τ*| ≤ 10⁻⁶ and so every probability
  * is within 2·10⁻⁶ of the exact one.

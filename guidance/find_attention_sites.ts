@@ -1,3 +1,8 @@
+/**
+ * Finds the attention sites of an ONNX model and classifies them as cross-, self- or joint attention.
+ *
+ * @module
+ */
 import type { AttentionFormName } from "./_attention_forms.ts";
 import type { AttentionKind } from "./_classify.ts";
 import { decodeModel } from "./_onnx.ts";

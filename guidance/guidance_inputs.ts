@@ -1,3 +1,8 @@
+/**
+ * The names of the scalar graph inputs a guidance patch adds.
+ *
+ * @module
+ */
 import type { AttentionKind } from "./_classify.ts";
 
 /** Names of the float32 [rows, 1, 1, 1] graph inputs that a patch adds: per-kind a and b, shared η and ζ. */

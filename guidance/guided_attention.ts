@@ -1,3 +1,8 @@
+/**
+ * Reference guided attention over whole operands (softmax, 1.5-entmax and the rule), in float64.
+ *
+ * @module
+ */
 import { applyGuidance } from "./apply_guidance.ts";
 import { entmax15 } from "./entmax15.ts";
 import type { GuidanceScalars } from "./guidance_scalars.ts";

@@ -1,3 +1,8 @@
+/**
+ * Reference guided attention for MMDiT joint attention: the rule on the image-query × text-key block.
+ *
+ * @module
+ */
 import { applyGuidance } from "./apply_guidance.ts";
 import { entmax15 } from "./entmax15.ts";
 import type { AttentionOperands } from "./guided_attention.ts";

@@ -1,3 +1,8 @@
+/**
+ * Rewrites the attention of an ONNX model into the guidance rule, with the rule's scalars as graph inputs.
+ *
+ * @module
+ */
 import type { AttentionFormName, Replacement } from "./_attention_forms.ts";
 import { ATTENTION_FORMS } from "./_attention_forms.ts";
 import type { AttentionKind } from "./_classify.ts";

@@ -1,4 +1,9 @@
 /**
+ * Softmax of one row of scores, in float64 (the reference for the dense attention path).
+ *
+ * @module
+ */
+/**
  * Softmax of one row of scores, computed in float64.
  *
  * @param scores attention scores of one query; `-Infinity` entries get probability 0

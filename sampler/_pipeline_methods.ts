@@ -25,7 +25,7 @@ export interface PipelineParts {
     noise: Float32Array,
     job: Job,
     options: SamplerOptions,
-  ): Promise<{ x: Float32Array; unknown: string[] }>;
+  ): Promise<{ x: Float32Array; unknown: string[]; truncated: boolean }>;
   /** Decodes a step's clean-sample estimate for a preview. */
   preview(x: Float32Array): Promise<Rgba>;
   /** Decodes the final sample. */
@@ -47,7 +47,7 @@ export function pipelineMethods(
     },
     async generate(job, { onStep, signal } = {}) {
       const started = performance.now();
-      const { x, unknown } = await sample([job.prompt], gaussianNoise(job.seed, size), job, {
+      const { x, unknown, truncated } = await sample([job.prompt], gaussianNoise(job.seed, size), job, {
         signal,
         onStep: onStep &&
           ((info) => {
@@ -69,6 +69,7 @@ export function pipelineMethods(
         cfg: job.cfg,
         elapsedMs: performance.now() - started,
         unknownWords: unknown,
+        truncated,
       };
     },
   };

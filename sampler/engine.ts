@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type Backend, type BackendChoice, createBackend } from "./backend.ts";
 import { EngineError } from "./errors.ts";
 import { loadFlowPipeline } from "./flow_pipeline.ts";
-import type { PatchFn } from "./guidance_feeds.ts";
+import type { PatchFn } from "./guidance_patch.ts";
 import { readManifest } from "./model_files.ts";
 import { loadSdPipeline } from "./sd_pipeline.ts";
 import { type Job, prepareJob } from "./job.ts";
@@ -20,7 +20,10 @@ import { GUIDANCE_MODES, layerKinds, servedLayers } from "../guidance/mod.ts";
 export interface EngineOptions {
   /** Folder holding one sub-folder per model. */
   modelsDir: string;
-  /** Model ids to load (default: every folder with a manifest). The first is the default model. */
+  /**
+   * Model ids to load, the first being the default model. Default: every folder with a manifest, sorted
+   * by id (so `digits` comes before `digits-base`).
+   */
   models?: string[];
   backend?: BackendChoice;
   /** Patches denoisers for guidance. */
@@ -102,7 +105,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         ids.push(e.name);
       }
     }
-    ids.sort((a, b) => (a === "digits" ? -1 : b === "digits" ? 1 : a.localeCompare(b)));
+    ids.sort();
   }
   if (!ids.length) {
     throw new Error(`Cannot start engine as ${modelsDir} holds no model folder with a manifest.json`);

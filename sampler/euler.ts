@@ -97,9 +97,3 @@ export async function sampleEulerEpsilon(
   }
   return x;
 }
-
-/** The samplers by name, for validation and listing. */
-export const SAMPLERS = { "flow-euler": sampleFlowEuler, "euler": sampleEulerEpsilon } as const;
-
-/** A sampler name. */
-export type SamplerName = keyof typeof SAMPLERS;

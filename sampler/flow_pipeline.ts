@@ -5,12 +5,14 @@
  * @module
  */
 import { join } from "node:path";
-import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
+import type { PatchFn } from "./guidance_patch.ts";
+import { jobGuidanceFeeds } from "./job_feeds.ts";
 import type { Backend, Session, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleFlowEuler } from "./euler.ts";
-import type { FlowManifest, Manifest } from "./manifest.ts";
-import { openSession, readModelFile, readTokenizer, textEncoding } from "./model_files.ts";
+import type { FlowManifest } from "./manifest.ts";
+import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
+import { textEncoding } from "./text.ts";
 import { decodePreview, type Rgba } from "./preview.ts";
 import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { flowTimes } from "./schedules.ts";
@@ -64,10 +66,10 @@ export async function loadFlowPipeline(
     const cfg = r.cfg > 1;
     const batch = cfg ? 2 * n : n;
     options.signal?.throwIfAborted();
-    const { states, unknown } = await encodeText(
+    const { states, unknown, truncated } = await encodeText(
       cfg ? [...prompts, ...prompts.map(() => r.negativePrompt)] : prompts,
     );
-    const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
+    const gFeeds = jobGuidanceFeeds(patched.inputs, r.guidance);
     const size = n * pixels;
     const combine = createCfgCombiner(r.cfg, r.apg);
     const velocity = async (x: Float32Array, t: number, dt: number) => {
@@ -94,7 +96,7 @@ export async function loadFlowPipeline(
       return x0.map((d, j) => (d - x[j]) / k);
     };
     const x = await sampleFlowEuler(velocity, noise, flowTimes(r.steps), options);
-    return { x, unknown };
+    return { x, unknown, truncated };
   };
 
   return {

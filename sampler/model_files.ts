@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { Backend, Session, SessionOptions, TensorValue } from "./backend.ts";
+import type { Backend, Session, SessionOptions } from "./backend.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
 import { createTextTokenizer, type TextTokenizer } from "./text.ts";
 
@@ -128,20 +128,3 @@ export async function readTokenizer(dir: string, options: Manifest["tokenizer"])
   }
 }
 
-/**
- * Tokenises prompts and runs the text encoder on them as one batch: states [n, length, dim] and the words
- * the vocabulary did not know.
- */
-export function textEncoding(
-  tokenizer: TextTokenizer,
-  session: Session,
-  { input, inputType, output }: { input: string; inputType: "int64" | "int32"; output: string },
-): (prompts: string[]) => Promise<{ states: TensorValue; unknown: string[] }> {
-  return async (prompts) => {
-    const tokens = prompts.map((p) => tokenizer.encode(p));
-    const ids = tokens.flatMap((t) => t.ids);
-    const data = inputType === "int64" ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
-    const out = await session.run({ [input]: { data, dims: [prompts.length, tokenizer.length] } });
-    return { states: out[output], unknown: [...new Set(tokens.flatMap((t) => t.unknown))] };
-  };
-}

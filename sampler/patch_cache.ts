@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { PatchedModel, PatchFn, PatchRequest } from "./guidance_feeds.ts";
+import type { PatchedModel, PatchFn, PatchRequest } from "./guidance_patch.ts";
 
 /** What the cache did for the last patch, for logs and tests. */
 export type CacheOutcome = "hit" | "miss" | "rebuilt" | "off";

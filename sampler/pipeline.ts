@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { TensorValue } from "./backend.ts";
 import type { Job } from "./job.ts";
 import type { Manifest } from "./manifest.ts";
+import type { TextStates } from "./text.ts";
 import type { GenerateOptions, GenerateRequest, Generation } from "./types.ts";
 import type { AttentionKind } from "../guidance/mod.ts";
 
@@ -33,6 +33,6 @@ export interface Pipeline {
    */
   sampleBatch(options: BatchOptions): Promise<Float32Array>;
   /** Runs the text encoder for prompts (batch), returning states [n, length, dim]. */
-  encodeText(prompts: string[]): Promise<{ states: TensorValue; unknown: string[] }>;
+  encodeText(prompts: string[]): Promise<TextStates>;
   release(): Promise<void>;
 }

@@ -10,15 +10,16 @@ import type { Backend, TensorData, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleEulerEpsilon } from "./euler.ts";
 import type { Pipeline } from "./pipeline.ts";
-import { guidanceFeeds, type PatchFn } from "./guidance_feeds.ts";
+import type { PatchFn } from "./guidance_patch.ts";
+import { jobGuidanceFeeds } from "./job_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
 import {
   openTypedSession,
   readModelFile,
   readTokenizer,
   type TensorRule,
-  textEncoding,
 } from "./model_files.ts";
+import { textEncoding } from "./text.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
 import { openPreviewDecoder } from "./preview_decoder.ts";
 import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
@@ -150,7 +151,7 @@ export async function loadSdPipeline(
       data: cast(toFloat32(text.states.data), textType),
       dims: text.states.dims,
     };
-    const gFeeds = guidanceFeeds(patched.inputs, r.guidance);
+    const gFeeds = jobGuidanceFeeds(patched.inputs, r.guidance);
     const combine = createCfgCombiner(r.cfg, r.apg);
     const { sigmas, timesteps } = sdTurboSchedule(r.steps, manifest.schedule);
     const epsilon = async (xScaled: Float32Array, sigma: number, i: number) => {
@@ -180,7 +181,8 @@ export async function loadSdPipeline(
       return guided.map((d, j) => (xScaled[j] * c - d) / sigma);
     };
     const start = noise.map((v) => v * sigmas[0]);
-    return { x: await sampleEulerEpsilon(epsilon, start, sigmas, options), unknown: text.unknown };
+    const x = await sampleEulerEpsilon(epsilon, start, sigmas, options);
+    return { x, unknown: text.unknown, truncated: text.truncated };
   };
 
   return {

@@ -1,9 +1,11 @@
 /**
- * Prompt tokenisation with @huggingface/tokenizers, padded or truncated to the model's fixed length.
+ * Prompt tokenisation with @huggingface/tokenizers, padded or truncated to the model's fixed length, and
+ * the text encoder run on a batch of prompts.
  *
  * @module
  */
 import { Tokenizer } from "@huggingface/tokenizers";
+import type { Session, TensorValue } from "./backend.ts";
 
 /** Token ids of one prompt, and the words the vocabulary does not know. */
 export interface Tokens {
@@ -65,5 +67,38 @@ export function createTextTokenizer(json: object, options: TokenizerOptions): Te
       while (ids.length < length) ids.push(pad);
       return { ids, unknown, truncated: enc.ids.length > room };
     },
+  };
+}
+
+/** What the text encoder gives for a batch of prompts. */
+export interface TextStates {
+  /** States [n, length, dim]. */
+  states: TensorValue;
+  /** Words the vocabulary did not know, over all prompts. */
+  unknown: string[];
+  /** Whether any prompt was cut to fit the fixed length. */
+  truncated: boolean;
+}
+
+/**
+ * Tokenises prompts and runs the text encoder on them as one batch.
+ *
+ * @param session the text encoder, with the manifest's input and output names and the input's id type
+ */
+export function textEncoding(
+  tokenizer: TextTokenizer,
+  session: Session,
+  { input, inputType, output }: { input: string; inputType: "int64" | "int32"; output: string },
+): (prompts: string[]) => Promise<TextStates> {
+  return async (prompts) => {
+    const tokens = prompts.map((p) => tokenizer.encode(p));
+    const ids = tokens.flatMap((t) => t.ids);
+    const data = inputType === "int64" ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
+    const out = await session.run({ [input]: { data, dims: [prompts.length, tokenizer.length] } });
+    return {
+      states: out[output],
+      unknown: [...new Set(tokens.flatMap((t) => t.unknown))],
+      truncated: tokens.some((t) => t.truncated),
+    };
   };
 }

@@ -59,6 +59,8 @@ export interface Generation {
   elapsedMs: number;
   /** Prompt words the tokenizer did not know. */
   unknownWords: string[];
+  /** Whether the prompt was cut to fit the model's token length (its end was not seen by the model). */
+  truncated: boolean;
 }
 
 /** What `/api/models` says of a model. */

@@ -30,8 +30,8 @@ import {
   createEngine,
   createTextTokenizer,
   gaussianNoise,
-  guidanceFeeds,
   guidancePatch,
+  jobGuidanceFeeds,
   type TensorValue,
 } from "../sampler/mod.ts";
 import { countFlops, type FlopCount, matmulRoof } from "./model_flops.ts";
@@ -157,7 +157,7 @@ async function measureBackend(name: BenchBackend): Promise<BackendResult> {
   const d = m.guidance.defaults;
   const feeds = (mode: "none" | "pladis" | "gag") => ({
     ...base,
-    ...guidanceFeeds(patched.inputs, {
+    ...jobGuidanceFeeds(patched.inputs, {
       mode,
       scale: mode === "pladis" ? d.pladis.scale : mode === "gag" ? d.gag.scale : 0,
       eta: d.gag.eta,

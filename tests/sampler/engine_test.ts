@@ -102,6 +102,10 @@ Deno.test({
     );
     const unknown = await e.generate(e.prepare({ prompt: "a purple seven", steps: 1, seed: 1 }));
     assert.deepEqual(unknown.unknownWords, ["purple"]);
+    assert.equal(unknown.truncated, false);
+    const long = "a thick seven slanted right " + "and a thin one ".repeat(4);
+    const cut = await e.generate(e.prepare({ prompt: long, steps: 1, seed: 1 }));
+    assert.equal(cut.truncated, true, "a prompt past the tokenizer's length is reported as truncated");
   },
 });
 

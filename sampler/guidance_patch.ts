@@ -1,13 +1,10 @@
 /**
- * The bridge between a request's guidance settings and the scalar inputs the guidance patch added to a
- * denoiser graph.
+ * The guidance patch as the engine applies it to a denoiser: {@linkcode PatchFn} and its default,
+ * {@linkcode guidancePatch}, which runs guidance/'s `patchAttention`.
  *
  * @module
  */
-import { guidanceFeeds as feedsFor, guidanceScalars, layerKinds, patchAttention } from "../guidance/mod.ts";
-import type { TensorValue } from "./backend.ts";
-import type { Job } from "./job.ts";
-import type { AttentionKind, LayerKind } from "../guidance/mod.ts";
+import { type AttentionKind, type LayerKind, patchAttention } from "../guidance/mod.ts";
 
 /** The patched model and what the patch added. */
 export interface PatchedModel {
@@ -28,20 +25,6 @@ export interface PatchRequest {
 
 /** Patches a denoiser for guidance; the engine's default comes from guidance/. */
 export type PatchFn = (model: Uint8Array, request: PatchRequest) => Promise<PatchedModel>;
-
-/**
- * The feeds for the guidance inputs of a patched graph: the rule's scalars for the requested layer kinds
- * (a = b = 0 for the others, which then reproduce the model), and the shared η, ζ.
- */
-export function guidanceFeeds(
-  inputs: readonly string[],
-  g: Job["guidance"],
-): Record<string, TensorValue> {
-  const scalars = guidanceScalars(g);
-  // "cross" also covers MMDiT joint attention (guidance's layerKinds), "all" every kind.
-  const kinds = layerKinds(g.layers);
-  return feedsFor(inputs, Object.fromEntries(kinds.map((k) => [k, scalars])));
-}
 
 /** The guidance patch of guidance/ as a {@linkcode PatchFn}; its errors name the model file. */
 export const guidancePatch: PatchFn = (model, { layers, textInput, path }) => {
