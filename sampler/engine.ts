@@ -67,6 +67,7 @@ function describe(m: Manifest, layers: LayerKind[], isDefault: boolean): ModelIn
   return {
     id: m.id,
     name: m.name,
+    ...(m.description ? { description: m.description } : {}),
     kind: m.kind,
     default: isDefault,
     width: m.image.width,
@@ -78,6 +79,7 @@ function describe(m: Manifest, layers: LayerKind[], isDefault: boolean): ModelIn
       layers,
       defaults: m.guidance.defaults,
       ranges: m.guidance.ranges,
+      overGuiding: m.guidance.overGuiding,
     },
     cfg: { default: m.cfg.default, range: [1, m.cfg.max] },
   };

@@ -32,6 +32,12 @@ const GuidanceSchema = z.object({
     pladis: z.object({ scale: range }),
     gag: z.object({ scale: range, eta: range, zeta: range }),
   }),
+  /**
+   * Scales from which the eval measured adherence falling clearly below no guidance (at the default η for
+   * GAG): clients mark the range above as over-guiding.
+   */
+  overGuiding: z.object({ gag: z.number().positive().optional(), pladis: z.number().positive().optional() })
+    .default({}),
 });
 
 const TextEncoderSchema = z.object({
@@ -44,6 +50,8 @@ const TextEncoderSchema = z.object({
 const common = {
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lowercase letters, digits, '.', '_' or '-'"),
   name: z.string(),
+  /** One or two sentences on what the model is for, shown to users. */
+  description: z.string().optional(),
   license: z.object({ weights: z.string(), data: z.string().optional() }),
   image: z.object({
     width: z.number().int().positive(),

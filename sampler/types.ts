@@ -67,6 +67,7 @@ export interface Generation {
 export interface ModelInfo {
   id: string;
   name: string;
+  description?: string;
   kind: string;
   default: boolean;
   width: number;
@@ -81,6 +82,8 @@ export interface ModelInfo {
       pladis: { scale: [number, number] };
       gag: { scale: [number, number]; eta: [number, number]; zeta: [number, number] };
     };
+    /** Scales from which the model over-guides (adherence clearly below no guidance), when measured. */
+    overGuiding: { gag?: number; pladis?: number };
   };
   cfg: { default: number; range: [number, number] };
 }
