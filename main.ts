@@ -10,7 +10,7 @@ import { cachedPatch, createEngine, guidancePatch } from "./sampler/mod.ts";
 import { createApp, createSchemas, JobQueue, parseConfig, type ServerState } from "./routes/mod.ts";
 
 /** Bumped when the patcher's output changes, so cached patched models are rebuilt. */
-const PATCH_VERSION = "3";
+const PATCH_VERSION = "4";
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
 
 const started = performance.now();

@@ -9,6 +9,7 @@ import type { AttentionKind } from "./_classify.ts";
 import { createEmitter } from "./_emitter.ts";
 import { emitGuidanceRule } from "./_emit_guidance_rule.ts";
 import { emitJointRule } from "./_emit_joint_rule.ts";
+import { emitActive, emitGuarded } from "./_emit_guarded.ts";
 import type { RuleScalars } from "./_row_scalars.ts";
 import {
   DataType,
@@ -150,18 +151,22 @@ export function patchAttention(
   }
 
   const e = createEmitter(taken, opset);
+  const scalarsOf = (kind: AttentionKind): RuleScalars => ({
+    a: GUIDANCE_INPUTS.a(kind),
+    b: GUIDANCE_INPUTS.b(kind),
+    eta: GUIDANCE_INPUTS.eta,
+    zeta: GUIDANCE_INPUTS.zeta,
+  });
+  // One flag per kind, computed first from the inputs alone, so it precedes every site.
+  const active = new Map(kinds.map((k) => [k, e.scoped(`GAG_${k}`, () => emitActive(e, scalarsOf(k)))]));
+  const preamble = e.nodes.splice(0);
   const replacements = new Map<NodeProto, NodeProto[]>();
   const counters = new Map<AttentionKind, number>();
   for (const site of selected) {
     const n = counters.get(site.kind) ?? 0;
     counters.set(site.kind, n + 1);
     const form = ATTENTION_FORMS.find((f) => f.name === site.match.form)!;
-    const scalars: RuleScalars = {
-      a: GUIDANCE_INPUTS.a(site.kind),
-      b: GUIDANCE_INPUTS.b(site.kind),
-      eta: GUIDANCE_INPUTS.eta,
-      zeta: GUIDANCE_INPUTS.zeta,
-    };
+    const scalars = scalarsOf(site.kind);
     // Entmax runs over the text keys alone at joint sites.
     const { tensor, axis } = site.joint
       ? { tensor: site.joint.keys.text, axis: site.joint.keys.axis }
@@ -181,17 +186,17 @@ export function patchAttention(
           index,
           site.match,
           e,
-          (tensors) => {
-            const full = { rank: commonRank(tensors), ...tensors };
-            if (site.joint) emitJointRule(e, full, site.joint, scalars, steps);
-            else emitGuidanceRule(e, full, scalars, steps);
-          },
+          (tensors) =>
+            emitGuarded(e, active.get(site.kind)!, { rank: commonRank(tensors), ...tensors }, (full) => {
+              if (site.joint) emitJointRule(e, full, site.joint, scalars, steps);
+              else emitGuidanceRule(e, full, scalars, steps);
+            }),
         ),
     );
     replacements.set(replacement.node, [...replacement.nodes, ...e.nodes.slice(start)]);
   }
 
-  graph!.node = index.nodes.flatMap((node) => replacements.get(node) ?? [node]);
+  graph!.node = [...preamble, ...index.nodes.flatMap((node) => replacements.get(node) ?? [node])];
   graph!.initializer = [...(graph!.initializer ?? []), ...e.initializers];
   graph!.input = [...(graph!.input ?? []), ...inputs.map(rowInput)];
   return {

@@ -47,22 +47,30 @@ Deno.test("patchAttention() keeps node and tensor names unique and the graph top
     const fixture of [buildTorchAttentionModel({ blocks: 2 }), buildMultiHeadAttentionModel({ fp16: true })]
   ) {
     const graph = decode(patchAttention(fixture.model, { layers: "all" }).model).graph!;
-    const names = graph.node!.map((n) => n.name ?? "");
+    // The rule sits in If branches, which read the outer graph's tensors by name.
+    const nodes = (g: typeof graph): typeof graph.node => [
+      ...g.node!,
+      ...g.node!.flatMap((n) => (n.attribute ?? []).flatMap((a) => (a.g ? nodes(a.g)! : []))),
+    ];
+    const names = nodes(graph)!.map((n) => n.name ?? "");
     assert.equal(new Set(names).size, names.length, "node names are unique");
-    const outputs = graph.node!.flatMap((n) => n.output!);
+    const outputs = nodes(graph)!.flatMap((n) => n.output!);
     assert.equal(new Set(outputs).size, outputs.length, "each tensor has one producer");
     const initializers = graph.initializer!.map((t) => t.name ?? "");
     assert.equal(new Set(initializers).size, initializers.length, "initializer names are unique");
-    const known = new Set<string>([...graph.input!.map((v) => v.name ?? ""), ...initializers, ""]);
-    for (const node of graph.node!) {
-      for (const input of node.input!) {
-        assert.ok(known.has(input), `${node.name} reads ${input} before it is produced`);
+    const sorted = (g: typeof graph, known: Set<string>) => {
+      for (const node of g.node!) {
+        for (const input of node.input!) {
+          assert.ok(known.has(input), `${node.name} reads ${input} before it is produced`);
+        }
+        for (const a of node.attribute ?? []) if (a.g) sorted(a.g, new Set(known));
+        for (const output of node.output!) known.add(output);
       }
-      for (const output of node.output!) known.add(output);
-    }
-    for (const output of graph.output!) {
-      assert.ok(known.has(output.name ?? ""), `graph output ${output.name} is produced`);
-    }
+      for (const output of g.output!) {
+        assert.ok(known.has(output.name ?? ""), `graph output ${output.name} is produced`);
+      }
+    };
+    sorted(graph, new Set<string>([...graph.input!.map((v) => v.name ?? ""), ...initializers, ""]));
     const added = names.filter((n) => n.startsWith("GAG_"));
     assert.ok(added.some((n) => n.startsWith("GAG_cross_0/Entmax15/Newton_0/")));
     assert.ok(added.some((n) => n.startsWith("GAG_self_0/Rule/")));

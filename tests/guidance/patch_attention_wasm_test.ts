@@ -46,15 +46,17 @@ Deno.test("patchAttention() output matches the reference on wasm when only cross
 });
 
 Deno.test("patchAttention() output matches the reference on wasm for float16 torch-style attention", async () => {
-  // The rule runs in float32 on the float16 scores, values and softmax output and casts back; the
-  // CPU provider runs the float16 MatMul/Softmax through float32 casts, so the reference (float64 on
-  // float16-rounded q, k, v) stays close apart from the float16 rounding of the attention output.
+  // The rule runs in float32 on the float16 scores, values and softmax output and casts back. It runs
+  // inside an If (mode none skips it), which keeps the CPU provider from fusing the float16 round trip
+  // of S and o_d away, so it reads them rounded to float16 as the graph defines them (as WebGPU always
+  // did): against the reference (float64 on float16-rounded q, k, v) that rounding, scaled by λ or w,
+  // gives up to about 2e-2.
   for (const declareShapes of [false, true]) {
     const check = await checkFixture(ort, buildTorchAttentionModel({ seed: 5, fp16: true, declareShapes }), {
       sessionOptions: options,
     });
     report(`float16 torch-style, declared shapes ${declareShapes}`, check);
-    assertCheck(check, { tolerance: 5e-3 });
+    assertCheck(check, { tolerance: 3e-2 });
   }
 });
 

@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "@std/assert";
+import onnx from "onnx-proto";
 import * as ort from "onnxruntime-web";
 import { guidanceFeeds, type GuidanceRow, guidanceScalars, patchAttention } from "../../guidance/mod.ts";
 import {
@@ -123,5 +124,25 @@ Deno.test("patchAttention() guides each row of one call by its own inputs on was
     assert.equal(maxAbsoluteError(y.subarray(0, size), plain.subarray(0, size)), 0);
   } finally {
     await session.release();
+  }
+});
+
+Deno.test("patchAttention() runs the rule only inside an If, so a call with no guided row runs no rule op", () => {
+  const fixture = buildTorchAttentionModel({ blocks: 2, declareShapes: true });
+  const { model } = patchAttention(fixture.model, { layers: "all" });
+  const graph = onnx.onnx.ModelProto.decode(model).graph!;
+  const original = new Set(onnx.onnx.ModelProto.decode(fixture.model).graph!.node!.map((n) => n.name));
+  const added = graph.node!.filter((n) => !original.has(n.name));
+  // A flag per kind (Concat, ReduceSumSquare, Cast) and one If per site; the renamed o_d MatMuls stay.
+  assert.deepEqual(
+    added.map((n) => n.opType).sort(),
+    ["Cast", "Cast", "Concat", "Concat", "If", "If", "If", "If", "ReduceSumSquare", "ReduceSumSquare"],
+  );
+  for (const node of added.filter((n) => n.opType === "If")) {
+    const branches: Record<string, onnx.onnx.INodeProto[]> = Object.fromEntries(
+      node.attribute!.map((a) => [a.name, a.g!.node!]),
+    );
+    assert.deepEqual(branches.else_branch.map((n) => n.opType), ["Identity"]);
+    assert.ok(branches.then_branch.some((n) => n.name!.includes("Entmax15")));
   }
 });
