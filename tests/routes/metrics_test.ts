@@ -85,7 +85,8 @@ Deno.test("the job counters, gauges and latency histogram move as jobs run, wait
   equal(counts.at(-1), 2);
   equal(m.value("gag_generation_seconds_count"), 2);
   const sum = m.value("gag_generation_seconds_sum");
-  ok(sum >= 0.02 && sum < 10, `the sum covers both jobs' seconds: ${sum}`);
+  // The first job lasts at least its 20 ms timer on any machine; there is no upper bound to race.
+  ok(Number.isFinite(sum) && sum >= 0.02, `the sum covers both jobs' seconds: ${sum}`);
 });
 
 Deno.test("parsePrometheus() rejects text that is not the Prometheus format", () => {
