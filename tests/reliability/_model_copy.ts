@@ -48,8 +48,11 @@ export async function fixBatchSize(path: string, input: string, batch: number): 
 
 /** A model file replaced by a named pipe: whoever reads it waits until {@linkcode HeldFile.release}. */
 export interface HeldFile {
-  /** Lets the reader waiting now (or the next one) go on with an empty file, so its load fails. */
-  release(): Promise<void>;
+  /**
+   * Lets the reader waiting now (or the next one) go on: with `bytes` as the file's content, or with an empty
+   * file (its load fails).
+   */
+  release(bytes?: Uint8Array): Promise<void>;
 }
 
 /**
@@ -62,8 +65,17 @@ export async function holdFile(path: string): Promise<HeldFile> {
   if (!made.success) {
     throw new Error(`Cannot make a named pipe at ${path}: ${new TextDecoder().decode(made.stderr).trim()}`);
   }
-  // Opening for writing waits for the reader; closing at once gives it end of file.
-  return { release: () => Deno.open(path, { write: true }).then((f) => f.close()) };
+  return {
+    async release(bytes = new Uint8Array()) {
+      // Opening for writing waits for the reader; closing gives it end of file.
+      const pipe = await Deno.open(path, { write: true });
+      try {
+        for (let done = 0; done < bytes.length;) done += await pipe.write(bytes.subarray(done));
+      } finally {
+        pipe.close();
+      }
+    },
+  };
 }
 
 /**
