@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createBackend, createEngine, createTextTokenizer, guidancePatch } from "../../sampler/mod.ts";
+import {
+  createBackend,
+  createEngine,
+  createTextTokenizer,
+  fileSource,
+  guidancePatch,
+} from "../../sampler/mod.ts";
 import { parseManifest, type SdManifest } from "../../sampler/manifest.ts";
 import { loadSdPipeline } from "../../sampler/sd_pipeline.ts";
-import { clipTokenizerJson, writeSdModel } from "../fixtures/sd_model.ts";
+import { clipTokenizerJson, FLOAT32_FILES, writeSdModel } from "../fixtures/sd_model.ts";
 import { imageSize } from "../_image.ts";
+import type { Rgba } from "../../sampler/preview.ts";
 import { startServer } from "../_server.ts";
 import { openSocket } from "../_client.ts";
 
@@ -83,11 +90,44 @@ for (const backend of ["wasm", "webgpu"] as const) {
 }
 
 Deno.test({
-  name: "a TAESD decoder, when present, decodes the previews at image size",
+  name: "a TAESD decoder decodes the previews at image size, the same in its [-1, 1] and [0, 1] forms",
+  ...E2E,
+  async fn() {
+    const previews: Record<string, Uint8ClampedArray[]> = {};
+    for (const taesd of ["diffusers", "original"] as const) {
+      const dir = await Deno.makeTempDir();
+      await writeSdModel(dir, "tiny-sd", { taesd });
+      const engine = await createEngine({
+        modelsDir: dir,
+        backend: "wasm",
+        patch: guidancePatch,
+        log: () => {},
+      });
+      try {
+        const images: Rgba[] = [];
+        await engine.generate(engine.prepare({ prompt: "a dog", steps: 2, seed: 1 }), {
+          onStep: async (s) => void images.push(await s.render()),
+        });
+        assert.deepEqual(images.map((i) => i.width), [64, 64], taesd);
+        previews[taesd] = images.map((i) => i.data);
+      } finally {
+        await engine.close();
+      }
+    }
+    assert.ok(previews.original[1].some((v, i) => i % 4 !== 3 && v !== 255 && v !== 0), "not saturated");
+    assert.deepEqual(previews.original, previews.diffusers, "the [0, 1] form is mapped to [-1, 1]");
+  },
+});
+
+Deno.test({
+  name: "the fixture UNet has a self- and a cross-attention, and its text encoder is causal",
   ...E2E,
   async fn() {
     const dir = await Deno.makeTempDir();
-    await writeSdModel(dir, "tiny-sd", { taesd: true });
+    const root = await writeSdModel(dir);
+    const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
+    m.guidance.layers = "all";
+    await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
     const engine = await createEngine({
       modelsDir: dir,
       backend: "wasm",
@@ -95,11 +135,15 @@ Deno.test({
       log: () => {},
     });
     try {
-      const sizes: number[] = [];
-      await engine.generate(engine.prepare({ prompt: "a dog", steps: 2, seed: 1 }), {
-        onStep: async (s) => void sizes.push((await s.render()).width),
-      });
-      assert.deepEqual(sizes, [64, 64]);
+      const pipeline = engine.pipeline("tiny-sd");
+      assert.deepEqual([...pipeline.patched].sort(), ["cross", "self"]);
+      // A causal encoder: tokens up to the end token do not see the padding; the pad positions do.
+      const states = (await pipeline.encodeText(["a red cat", "a red cat dog"])).states.data as Float32Array;
+      const row = (b: number, t: number) =>
+        Array.from(states.subarray((b * 77 + t) * 16, (b * 77 + t + 1) * 16));
+      for (let t = 0; t < 4; t++) assert.deepEqual(row(0, t), row(1, t), `position ${t}`);
+      assert.notDeepEqual(row(0, 4), row(1, 4));
+      assert.notDeepEqual(row(0, 40), row(1, 40), "pad states depend on the prompt");
     } finally {
       await engine.close();
     }
@@ -112,10 +156,10 @@ Deno.test({
   async fn() {
     const backend = await createBackend("wasm");
     const cases: [string, (m: Record<string, Record<string, unknown>>) => void, boolean, RegExp][] = [
-      ["missing", () => {}, false, /taesd_decoder\/model\.onnx is not there/],
-      ["float16 only", (m) => m.previewDecoder.weights = "float16", true, /float16/],
+      ["missing", () => {}, false, /taesd_decoder\/model\.float32\.onnx is not there/],
+      ["float16 only", (m) => delete m.previewDecoder.float32File, true, /float16/],
       ["other tensor names", (m) => m.previewDecoder.output = "image", true, /output 'image'/],
-      ["not a decoder", (m) => m.previewDecoder.file = "unet/model.onnx", true, /input/],
+      ["not a decoder", (m) => m.previewDecoder.float32File = FLOAT32_FILES.unet, true, /input/],
     ];
     for (const [what, change, taesd, warning] of cases) {
       const dir = await Deno.makeTempDir();
@@ -124,7 +168,7 @@ Deno.test({
       change(manifest);
       const warnings: string[] = [];
       const pipeline = await loadSdPipeline(
-        root,
+        fileSource(root),
         parseManifest(manifest, what) as SdManifest,
         backend,
         guidancePatch,
@@ -155,7 +199,11 @@ Deno.test({
     const models = await (await fetch(`${server.url}/api/models`)).json();
     assert.equal(models.models[0].id, "tiny-sd");
     const body = { prompt: "a blue dog", steps: 4, seed: 77, guidance: { mode: "gag" } };
-    const res = await fetch(`${server.url}/api/generate`, { method: "POST", body: JSON.stringify(body) });
+    const res = await fetch(`${server.url}/api/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     assert.equal(res.status, 200);
     const http = new Uint8Array(await res.arrayBuffer());
     assert.deepEqual(imageSize(http), { width: 64, height: 64, format: "png" });
@@ -211,14 +259,14 @@ Deno.test({
       await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
     };
     let f = await fresh();
-    await Deno.remove(join(f.root, "vae_decoder/model.onnx"));
-    await assert.rejects(load(f.dir), /vae_decoder\/model\.onnx/);
+    await Deno.remove(join(f.root, FLOAT32_FILES.vae));
+    await assert.rejects(load(f.dir), /vae_decoder\/model\.float32\.onnx/);
 
     f = await fresh();
     await edit(f.root, (m) => (m.unet.inputs as Record<string, string>).sample = "latents");
     await assert.rejects(
       load(f.dir),
-      (e: Error) => e.message.includes("unet/model.onnx") && e.message.includes("input 'latents'"),
+      (e: Error) => e.message.includes("unet/model.float32.onnx") && e.message.includes("input 'latents'"),
     );
 
     f = await fresh();
@@ -229,12 +277,12 @@ Deno.test({
     await assert.rejects(
       load(f.dir),
       (e: Error) =>
-        e.message.includes("unet/model.onnx") &&
+        e.message.includes("unet/model.float32.onnx") &&
         e.message.includes("'timestep' is int64, not float32 or float16"),
     );
 
     f = await fresh();
-    await edit(f.root, (m) => m.unet.weights = "float16");
+    await edit(f.root, (m) => delete m.unet.float32File);
     await assert.rejects(load(f.dir), /unet\/model\.onnx .*float16.*'float32File'/);
 
     f = await fresh();
