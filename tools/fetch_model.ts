@@ -2,7 +2,7 @@
  * Downloads a public model export into `models/<id>/` and writes its manifest.
  *
  * ```sh
- * deno task fetch-model sd-turbo [DIR]
+ * deno task fetch-model sd-turbo [DIR] [--manifest-only]
  * ```
  *
  * Where the network does not reach the host, it fails at once and names every file to download and
@@ -95,45 +95,80 @@ export const SOURCES: Record<string, Source> = {
   },
 };
 
-async function main(args: string[]): Promise<number> {
-  const [id, target] = args;
-  const source = SOURCES[id];
-  if (!source) {
+const USAGE = `Usage: deno task fetch-model MODEL [DIR] [--manifest-only]
+
+Downloads a public model export into DIR (default models/MODEL/) and writes its manifest.json.
+  --manifest-only  write only the manifest, for files placed by hand (no network)
+Models: ${Object.keys(SOURCES).join(", ")}`;
+
+/** The command line: a model id, an optional folder, and flags anywhere. */
+function parseArgs(args: string[]): { id?: string; dir?: string; manifestOnly: boolean; help: boolean } {
+  const flags = args.filter((a) => a.startsWith("-"));
+  const unknown = flags.filter((f) => !["--manifest-only", "--help", "-h"].includes(f));
+  if (unknown.length) throw new Error(`Cannot fetch a model as ${unknown[0]} is not an option\n${USAGE}`);
+  const [id, dir] = args.filter((a) => !a.startsWith("-"));
+  return {
+    id,
+    dir,
+    manifestOnly: flags.includes("--manifest-only"),
+    help: flags.some((f) => f !== "--manifest-only"),
+  };
+}
+
+async function download(url: string, out: string): Promise<void> {
+  await Deno.mkdir(dirname(out), { recursive: true });
+  console.log(`${url} → ${out}`);
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`Cannot download ${url}: HTTP ${res.status}`);
+  const tmp = `${out}.part`;
+  await res.body.pipeTo((await Deno.open(tmp, { write: true, create: true, truncate: true })).writable);
+  await Deno.rename(tmp, out);
+}
+
+/** Runs the command line; returns the exit code. */
+export async function fetchModel(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(args);
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  const { id, manifestOnly, help } = parsed;
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const source = id === undefined ? undefined : SOURCES[id];
+  if (!id || !source) {
     console.error(`Cannot fetch model '${id ?? ""}': known models are ${Object.keys(SOURCES).join(", ")}`);
     return 2;
   }
-  const dir = target ?? new URL(`../models/${id}`, import.meta.url).pathname;
-  const list = Object.entries(source.files).map(([path, url]) => `  ${url}\n    → ${join(dir, path)}`).join(
-    "\n",
-  );
-  const first = Object.values(source.files)[0];
-  try {
-    const res = await fetch(first, { method: "HEAD", redirect: "follow", signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  } catch (e) {
-    console.error(
-      `Cannot fetch model '${id}' as ${new URL(first).host} cannot be reached: ${(e as Error).message}\n` +
-        `Download these files by hand:\n${list}\n` +
-        `then write the manifest with: deno task fetch-model ${id} ${dir} --manifest-only`,
-    );
-    if (!args.includes("--manifest-only")) return 1;
+  const dir = parsed.dir ?? new URL(`../models/${id}`, import.meta.url).pathname;
+  if (!manifestOnly) {
+    const first = Object.values(source.files)[0];
+    try {
+      const res = await fetch(first, {
+        method: "HEAD",
+        redirect: "follow",
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    } catch (e) {
+      const list = Object.entries(source.files).map(([path, url]) => `  ${url}\n    → ${join(dir, path)}`);
+      console.error(
+        `Cannot fetch model '${id}' as ${new URL(first).host} cannot be reached: ${(e as Error).message}\n` +
+          `Download these files by hand:\n${list.join("\n")}\n` +
+          `then write the manifest with: deno task fetch-model ${id} ${dir} --manifest-only`,
+      );
+      return 1;
+    }
+    for (const [path, url] of Object.entries(source.files)) await download(url, join(dir, path));
   }
   await Deno.mkdir(dir, { recursive: true });
-  if (!args.includes("--manifest-only")) {
-    for (const [path, url] of Object.entries(source.files)) {
-      const out = join(dir, path);
-      await Deno.mkdir(dirname(out), { recursive: true });
-      console.log(`${url} → ${out}`);
-      const res = await fetch(url);
-      if (!res.ok || !res.body) throw new Error(`Cannot download ${url}: HTTP ${res.status}`);
-      const tmp = `${out}.part`;
-      await res.body.pipeTo((await Deno.open(tmp, { write: true, create: true, truncate: true })).writable);
-      await Deno.rename(tmp, out);
-    }
-  }
   await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(source.manifest(id), null, 2) + "\n");
   console.log(`wrote ${join(dir, "manifest.json")}`);
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await fetchModel(Deno.args));
