@@ -9,8 +9,8 @@ import type { Manifest } from "./manifest.ts";
 import type { Rgba } from "./preview.ts";
 import { type Job, prepareJob } from "./job.ts";
 import { gaussianNoise } from "./rng.ts";
-import { servedLayers } from "../guidance/mod.ts";
 import type { AttentionKind } from "../guidance/mod.ts";
+import { servedLayers } from "../guidance/layer_kinds.ts";
 
 /** The kind-specific parts of a pipeline. */
 export interface PipelineParts {

@@ -1,19 +1,18 @@
 /**
- * The one wrapper around onnxruntime: picks the execution backend, creates sessions, checks feeds and
- * serialises runs per session.
+ * The one wrapper around onnxruntime: sessions from model bytes, feeds checked by name, runs serialised per
+ * session, failures rethrown with each input's dtype and dims. It takes the onnxruntime module as a value
+ * (onnxruntime-web's browser build in a page, onnxruntime-web or onnxruntime-node on the server, see
+ * `create_backend.ts`), so it runs unchanged on both sides.
  *
  * @module
  */
 import type * as Ort from "onnxruntime-web";
 
-type OrtModule = typeof Ort;
+/** The onnxruntime module a backend runs on (onnxruntime-web's API; onnxruntime-node has the same). */
+export type OrtModule = typeof Ort;
 
 /** An execution backend. `native` is onnxruntime-node (CPU), the others are onnxruntime-web. */
 export type BackendName = "webgpu" | "wasm" | "native";
-/** A backend choice from config; `auto` takes WebGPU when a hardware adapter exists, wasm otherwise. */
-export type BackendChoice = "auto" | BackendName;
-/** The backend choices, for validation. */
-export const BACKEND_CHOICES = ["auto", "webgpu", "wasm", "native"] as const;
 
 /** Tensor element types the engine uses. */
 export type TensorData = Float32Array | Float16Array | BigInt64Array | Int32Array;
@@ -55,62 +54,15 @@ export interface Backend {
   createSession(model: Uint8Array, label: string, options?: SessionOptions): Promise<Session>;
 }
 
-/** Options of {@linkcode createBackend}. */
-export interface BackendOptions {
-  /** wasm threads (default: hardware concurrency, capped at 4). */
-  threads?: number;
-  /** Where fallbacks are reported. */
-  log?: (message: string) => void;
-  /**
-   * Let onnxruntime-node's pool threads spin-wait between parallel sections (default off: on few or
-   * shared cores the spinning takes the cores from the next kernel; `deno task bench` measures both).
-   */
-  spinning?: boolean;
-}
-
-/**
- * Mesa's Vulkan drivers complain on every adapter request when XDG_RUNTIME_DIR is unset (as in
- * containers); give them a private one.
- */
-function ensureRuntimeDir(): void {
-  if (Deno.env.get("XDG_RUNTIME_DIR")) return;
-  // The system temp folder first; `deno task serve` may write only under .cache/.
-  for (const dir of [undefined, `${Deno.cwd()}/.cache`]) {
-    try {
-      Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ dir, prefix: "xdg-" }));
-      return;
-    } catch {
-      // Without env or write permission the warning stays; nothing else depends on it.
-    }
-  }
-}
-
-async function webgpuAdapter(): Promise<{ ok: boolean; why: string }> {
-  ensureRuntimeDir();
-  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
-  if (!gpu) return { ok: false, why: "navigator.gpu is not available" };
-  const adapter = await gpu.requestAdapter().catch(() => null);
-  if (!adapter) return { ok: false, why: "no WebGPU adapter was found" };
-  const info = adapter.info;
-  const desc = `${info.vendor} ${info.description}`.trim();
-  if (info.isFallbackAdapter) {
-    return { ok: false, why: `the WebGPU adapter is a software fallback (${desc})` };
-  }
-  return { ok: true, why: `WebGPU adapter ${desc}` };
-}
-
-async function loadModule(name: BackendName, threads: number): Promise<OrtModule> {
-  if (name === "native") return (await import("onnxruntime-node")) as unknown as OrtModule;
-  if (name === "webgpu") {
-    const ort = await import("onnxruntime-web/webgpu");
-    ort.env.wasm.numThreads = 1;
-    ort.env.logLevel = "error";
-    return ort;
-  }
-  const ort = await import("onnxruntime-web");
-  ort.env.wasm.numThreads = threads;
-  ort.env.logLevel = "error";
-  return ort;
+/** Options of {@linkcode ortBackend}. */
+export interface OrtBackendOptions {
+  name: BackendName;
+  /** Why this backend was chosen, for logs and `/healthz`. */
+  reason: string;
+  /** Whether float16 models run here (WebGPU with `shader-f16`). */
+  float16?: boolean;
+  /** onnxruntime's `extra` session options (onnxruntime-node's thread settings). */
+  extra?: Record<string, unknown>;
 }
 
 function describe(feeds: Record<string, TensorValue>): string {
@@ -164,21 +116,20 @@ function wrap(ort: OrtModule, session: Ort.InferenceSession, label: string): Ses
   };
 }
 
-async function start(name: BackendName, reason: string, threads: number, spinning = false): Promise<Backend> {
-  if (name === "webgpu") {
-    ensureRuntimeDir();
-    const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
-    const adapter = await gpu?.requestAdapter().catch(() => null);
-    if (!adapter) {
-      throw new Error("Cannot start WebGPU as no adapter was found (navigator.gpu.requestAdapter)");
-    }
-  }
-  let float16 = false;
-  if (name === "webgpu") {
-    const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
-    float16 = (await gpu?.requestAdapter())?.features.has("shader-f16") ?? false;
-  }
-  const ort = await loadModule(name, threads);
+/**
+ * A backend over an onnxruntime module that is already loaded and configured: `wasm` and `webgpu` run the
+ * execution provider of that name, `native` onnxruntime-node's CPU provider.
+ *
+ * @example
+ * ```ts
+ * import * as ort from "onnxruntime-web"; // in a page: the browser build's ESM file
+ * const backend = ortBackend(ort, { name: "wasm", reason: "no WebGPU adapter" });
+ * ```
+ */
+export function ortBackend(
+  ort: OrtModule,
+  { name, reason, float16 = false, extra }: OrtBackendOptions,
+): Backend {
   const providers = name === "webgpu" ? ["webgpu"] : name === "native" ? ["cpu"] : ["wasm"];
   return {
     name,
@@ -189,9 +140,7 @@ async function start(name: BackendName, reason: string, threads: number, spinnin
         const s = await ort.InferenceSession.create(model, {
           executionProviders: providers,
           graphOptimizationLevel: optimization,
-          ...(name === "native"
-            ? { extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } } }
-            : {}),
+          ...(extra ? { extra } : {}),
         });
         return wrap(ort, s, label);
       } catch (e) {
@@ -199,25 +148,4 @@ async function start(name: BackendName, reason: string, threads: number, spinnin
       }
     },
   };
-}
-
-/**
- * Starts the backend named by `choice`. An explicit choice that cannot start throws; `auto` prefers a
- * hardware WebGPU adapter, then wasm, and reports why in `reason`.
- */
-export async function createBackend(
-  choice: BackendChoice,
-  { threads = Math.min(4, navigator.hardwareConcurrency || 1), log = console.warn, spinning }:
-    BackendOptions = {},
-): Promise<Backend> {
-  if (choice !== "auto") return await start(choice, `requested by config`, threads, spinning);
-  const probe = await webgpuAdapter();
-  if (probe.ok) {
-    try {
-      return await start("webgpu", probe.why, threads);
-    } catch (e) {
-      log(`WebGPU backend failed to start, falling back to wasm: ${(e as Error).message}`);
-    }
-  }
-  return await start("wasm", `auto: ${probe.why}`, threads);
 }

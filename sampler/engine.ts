@@ -1,36 +1,47 @@
 /**
- * The generation engine: one backend, a registry of loaded models, and `generate()`.
+ * The generation engine: one backend, a registry of models read through their sources, `prepare()` and
+ * `generate()`. It touches neither Deno nor the file system, so a browser page runs it as the server does
+ * (`create_engine.ts` starts it on the server's folders).
  *
  * @module
  */
-import { join } from "node:path";
-import { type Backend, type BackendChoice, createBackend } from "./backend.ts";
+import type { Backend } from "./backend.ts";
 import { EngineError } from "./errors.ts";
-import { loadFlowPipeline } from "./flow_pipeline.ts";
 import type { PatchFn } from "./guidance_patch.ts";
-import { readManifest } from "./model_files.ts";
-import { loadSdPipeline } from "./sd_pipeline.ts";
 import { type Job, prepareJob } from "./job.ts";
 import type { Manifest } from "./manifest.ts";
+import { readManifest } from "./model_files.ts";
+import type { ModelSource } from "./model_source.ts";
 import type { Pipeline } from "./pipeline.ts";
 import type { GenerateOptions, GenerateRequest, Generation, LayerKind, ModelInfo } from "./types.ts";
-import { GUIDANCE_MODES, layerKinds, servedLayers } from "../guidance/mod.ts";
+import { GUIDANCE_MODES } from "../guidance/guidance_scalars.ts";
+import { layerKinds, servedLayers } from "../guidance/layer_kinds.ts";
 
-/** Options of {@linkcode createEngine}. */
-export interface EngineOptions {
-  /** Folder holding one sub-folder per model. */
-  modelsDir: string;
-  /**
-   * Model ids to load, the first being the default model. Default: every folder with a manifest, sorted
-   * by id (so `digits` comes before `digits-base`).
-   */
-  models?: string[];
-  backend?: BackendChoice;
-  /** Patches denoisers for guidance. */
+/** Loads the pipeline of one model kind (`loadFlowPipeline`, `loadSdPipeline`). */
+export type PipelineLoader<M extends Manifest = Manifest> = (
+  source: ModelSource,
+  manifest: M,
+  backend: Backend,
+  patch: PatchFn,
+) => Promise<Pipeline>;
+
+/** A {@linkcode PipelineLoader} per manifest kind; a kind left out cannot be loaded. */
+export type PipelineLoaders = { [K in Manifest["kind"]]?: PipelineLoader<Extract<Manifest, { kind: K }>> };
+
+/** Options of {@linkcode startEngine}. */
+export interface StartEngineOptions {
+  /** The models, the first being the default model. */
+  models: readonly ModelSource[];
+  backend: Backend;
+  /** Pipeline loaders by manifest kind. */
+  loaders: PipelineLoaders;
+  /** Patches denoisers for guidance (in a page: returns the server's patched graph). */
   patch: PatchFn;
   log?: (message: string) => void;
   /** Load each model on its first request instead of at start. */
   lazy?: boolean;
+  /** Start-up timings so far (ms), which the engine extends with each model's patch and sessions. */
+  stages?: Record<string, number>;
 }
 
 /** A started engine. */
@@ -86,45 +97,34 @@ function describe(m: Manifest, layers: LayerKind[], isDefault: boolean): ModelIn
 }
 
 interface Entry {
-  dir: string;
+  source: ModelSource;
   manifest: Manifest;
   loaded?: Pipeline;
   loading?: Promise<Pipeline>;
 }
 
-/** Starts the backend, reads every manifest and (unless `lazy`) loads the models, each session once. */
-export async function createEngine(options: EngineOptions): Promise<Engine> {
-  const { modelsDir, backend: choice = "auto", patch, log = console.log, lazy = false } = options;
-  let t0 = performance.now();
-  const backend = await createBackend(choice, { log });
-  const stages: Record<string, number> = { backend: Math.round(performance.now() - t0) };
-  log(`backend: ${backend.name} (${backend.reason})`);
-  let ids = options.models;
-  if (!ids?.length) {
-    ids = [];
-    for await (const e of Deno.readDir(modelsDir)) {
-      if (e.isDirectory && (await Deno.stat(join(modelsDir, e.name, "manifest.json")).catch(() => null))) {
-        ids.push(e.name);
-      }
-    }
-    ids.sort();
-  }
-  if (!ids.length) {
-    throw new Error(`Cannot start engine as ${modelsDir} holds no model folder with a manifest.json`);
-  }
+/** Reads every model's manifest and (unless `lazy`) loads the models, each session once. */
+export async function startEngine(options: StartEngineOptions): Promise<Engine> {
+  const { backend, loaders, patch, log = console.log, lazy = false, stages = {} } = options;
+  if (!options.models.length) throw new Error("Cannot start engine as no model was given");
   const entries = new Map<string, Entry>();
-  for (const id of ids) {
-    const dir = join(modelsDir, id);
-    const manifest = await readManifest(dir);
-    if (manifest.id !== id) {
+  for (const source of options.models) {
+    const manifest = await readManifest(source);
+    if (manifest.id !== source.id) {
       throw new Error(
         `Cannot load model manifest ${
-          join(dir, "manifest.json")
-        } as its 'id' is '${manifest.id}', not the folder name '${id}'`,
+          source.path("manifest.json")
+        } as its 'id' is '${manifest.id}', not the folder name '${source.id}'`,
       );
     }
-    entries.set(id, { dir, manifest });
+    if (!loaders[manifest.kind]) {
+      throw new Error(
+        `Cannot load model '${manifest.id}' as its kind '${manifest.kind}' has no pipeline loader here`,
+      );
+    }
+    entries.set(source.id, { source, manifest });
   }
+  const ids = [...entries.keys()];
   const defaultModel = ids[0];
   const entry = (id = defaultModel) => {
     const e = entries.get(id);
@@ -152,9 +152,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         }
       };
       try {
-        const p = e.manifest.kind === "sd"
-          ? await loadSdPipeline(e.dir, e.manifest, backend, timedPatch)
-          : await loadFlowPipeline(e.dir, e.manifest, backend, timedPatch);
+        const loader = loaders[e.manifest.kind] as PipelineLoader;
+        const p = await loader(e.source, e.manifest, backend, timedPatch);
         const total = performance.now() - start;
         stages[`${e.manifest.id}.patch`] = Math.round(patchMs);
         stages[`${e.manifest.id}.sessions`] = Math.round(total - patchMs);
@@ -175,7 +174,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     for (const p of loaded) await p.release();
   };
   if (!lazy) {
-    t0 = performance.now();
     try {
       for (const id of ids) await load(id);
     } catch (err) {

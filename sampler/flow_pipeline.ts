@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { PatchFn } from "./guidance_patch.ts";
 import { jobGuidanceFeeds } from "./job_feeds.ts";
 import type { Backend, Session, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleFlowEuler } from "./euler.ts";
 import type { FlowManifest } from "./manifest.ts";
+import type { ModelSource } from "./model_source.ts";
 import { openSession, readModelFile, readTokenizer } from "./model_files.ts";
 import { textEncoding } from "./text.ts";
 import { decodePreview, type Rgba } from "./preview.ts";
@@ -18,35 +18,34 @@ import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { flowTimes } from "./schedules.ts";
 import type { Pipeline } from "./pipeline.ts";
 
-/** Loads a flow model from `dir`. */
+/** Loads a flow model from its source. */
 export async function loadFlowPipeline(
-  dir: string,
+  source: ModelSource,
   manifest: FlowManifest,
   backend: Backend,
   patch: PatchFn,
 ): Promise<Pipeline> {
-  const tokenizer = await readTokenizer(dir, manifest.tokenizer);
+  const tokenizer = await readTokenizer(source, manifest.tokenizer);
   const te = manifest.textEncoder;
   const textEncoder = await openSession(
     backend,
-    await readModelFile(dir, te.file),
-    join(dir, te.file),
+    await readModelFile(source, te.file),
+    source.path(te.file),
     [te.input],
     [te.output],
     { [te.input]: te.inputType, [te.output]: "float32" },
     { optimization: manifest.optimization },
   );
   const dn = manifest.denoiser;
-  const source = await readModelFile(dir, dn.file);
-  const patched = await patch(source, {
+  const patched = await patch(await readModelFile(source, dn.file), {
     layers: manifest.guidance.layers,
     textInput: dn.inputs.text,
-    path: join(dir, dn.file),
+    path: source.path(dn.file),
   });
   const denoiser: Session = await openSession(
     backend,
     patched.model,
-    join(dir, dn.file),
+    source.path(dn.file),
     [dn.inputs.sample, dn.inputs.time, dn.inputs.text, ...(dn.inputs.stepSize ? [dn.inputs.stepSize] : [])],
     [dn.output],
     Object.fromEntries([...Object.values(dn.inputs), dn.output].map((name) => [name, "float32"])),

@@ -4,13 +4,18 @@
  * @module
  */
 export * from "./backend.ts";
+export * from "./create_backend.ts";
+export * from "./create_engine.ts";
+export * from "./encode_image.ts";
 export * from "./engine.ts";
+export * from "./file_source.ts";
 export * from "./errors.ts";
 export * from "./euler.ts";
 export * from "./guidance_patch.ts";
 export * from "./job_feeds.ts";
 export * from "./manifest.ts";
 export * from "./model_files.ts";
+export * from "./model_source.ts";
 export * from "./preview.ts";
 export * from "./job.ts";
 export * from "./rng.ts";

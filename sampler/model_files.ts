@@ -1,21 +1,22 @@
 /**
- * Reading a model folder: the manifest, its files, and sessions whose tensor names match the manifest.
+ * Reading a model through its {@linkcode ModelSource}: the manifest, its files, and sessions whose tensor
+ * names match the manifest.
  *
  * @module
  */
-import { join } from "node:path";
 import type { Backend, Session, SessionOptions } from "./backend.ts";
 import { type Manifest, parseManifest } from "./manifest.ts";
+import type { ModelSource } from "./model_source.ts";
 import { createTextTokenizer, type TextTokenizer } from "./text.ts";
 
-/** Reads and validates `<dir>/manifest.json`. */
-export async function readManifest(dir: string): Promise<Manifest> {
-  const path = join(dir, "manifest.json");
+/** Reads and validates a model's `manifest.json`. */
+export async function readManifest(source: ModelSource): Promise<Manifest> {
+  const path = source.path("manifest.json");
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await source.readText("manifest.json");
   } catch (e) {
-    throw new Error(`Cannot load model from ${dir} as ${path} cannot be read: ${(e as Error).message}`);
+    throw new Error(`Cannot load model '${source.id}' as ${path} cannot be read: ${(e as Error).message}`);
   }
   let json: unknown;
   try {
@@ -26,13 +27,12 @@ export async function readManifest(dir: string): Promise<Manifest> {
   return parseManifest(json, path);
 }
 
-/** Reads a file of a model folder, naming it when it is missing. */
-export async function readModelFile(dir: string, file: string): Promise<Uint8Array> {
-  const path = join(dir, file);
+/** Reads a file of a model, naming it when it is missing. */
+export async function readModelFile(source: ModelSource, file: string): Promise<Uint8Array> {
   try {
-    return await Deno.readFile(path);
+    return await source.readBytes(file);
   } catch (e) {
-    throw new Error(`Cannot load model file ${path}: ${(e as Error).message}`);
+    throw new Error(`Cannot load model file ${source.path(file)}: ${(e as Error).message}`);
   }
 }
 
@@ -119,12 +119,14 @@ export async function openTypedSession(
 }
 
 /** Reads a model's tokenizer (a `tokenizer.json`) as its manifest describes it. */
-export async function readTokenizer(dir: string, options: Manifest["tokenizer"]): Promise<TextTokenizer> {
-  const bytes = await readModelFile(dir, options.file);
+export async function readTokenizer(
+  source: ModelSource,
+  options: Manifest["tokenizer"],
+): Promise<TextTokenizer> {
+  const bytes = await readModelFile(source, options.file);
   try {
     return createTextTokenizer(JSON.parse(new TextDecoder().decode(bytes)), options);
   } catch (e) {
-    throw new Error(`Cannot load tokenizer ${join(dir, options.file)}: ${(e as Error).message}`);
+    throw new Error(`Cannot load tokenizer ${source.path(options.file)}: ${(e as Error).message}`);
   }
 }
-

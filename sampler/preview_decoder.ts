@@ -7,10 +7,10 @@
  * @module
  */
 import onnx from "onnx-proto";
-import { join } from "node:path";
 import type { Backend, TensorData } from "./backend.ts";
 import type { SdManifest } from "./manifest.ts";
 import { openTypedSession, readModelFile } from "./model_files.ts";
+import type { ModelSource } from "./model_source.ts";
 import { planarToRgba, type Rgba } from "./preview.ts";
 
 type PreviewDecoder = NonNullable<SdManifest["previewDecoder"]>;
@@ -46,7 +46,7 @@ function toFloat32(data: TensorData): Float32Array {
 
 /** Options of {@linkcode openPreviewDecoder}. */
 export interface PreviewDecoderOptions {
-  dir: string;
+  source: ModelSource;
   decoder: PreviewDecoder;
   latent: SdManifest["latent"];
   backend: Backend;
@@ -61,27 +61,27 @@ export interface PreviewDecoderOptions {
  * decoder cannot be used
  */
 export async function openPreviewDecoder(
-  { dir, decoder: pd, latent, backend, log }: PreviewDecoderOptions,
+  { source, decoder: pd, latent, backend, log }: PreviewDecoderOptions,
 ): Promise<{ render(x0: Float32Array): Promise<Rgba>; release(): Promise<void> } | undefined> {
   const file = pd.weights === "float16" && !backend.float16 ? pd.float32File : pd.file;
   if (!file) {
     log(
       `Preview decoder ${
-        join(dir, pd.file)
+        source.path(pd.file)
       } is not used as its weights are float16 and the ${backend.name} ` +
         `backend has no float16 support: previews use the manifest's 'preview' method (a 'float32File' would do)`,
     );
     return undefined;
   }
-  const path = join(dir, file);
-  if (!(await Deno.stat(path).then(() => true, () => false))) {
+  const path = source.path(file);
+  if (!(await source.exists(file))) {
     log(`Preview decoder ${path} is not there: previews use the manifest's 'preview' method`);
     return undefined;
   }
   const { channels, width, height } = latent;
   let opened: Awaited<ReturnType<typeof openTypedSession>> | undefined;
   try {
-    const bytes = await readModelFile(dir, file);
+    const bytes = await readModelFile(source, file);
     const [lo, hi] = pd.range ?? decoderRange(bytes, pd.output) ?? [-1, 1];
     opened = await openTypedSession(
       backend,

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { Backend, TensorData, TensorValue } from "./backend.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleEulerEpsilon } from "./euler.ts";
@@ -13,12 +12,8 @@ import type { Pipeline } from "./pipeline.ts";
 import type { PatchFn } from "./guidance_patch.ts";
 import { jobGuidanceFeeds } from "./job_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
-import {
-  openTypedSession,
-  readModelFile,
-  readTokenizer,
-  type TensorRule,
-} from "./model_files.ts";
+import { openTypedSession, readModelFile, readTokenizer, type TensorRule } from "./model_files.ts";
+import type { ModelSource } from "./model_source.ts";
 import { textEncoding } from "./text.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
 import { openPreviewDecoder } from "./preview_decoder.ts";
@@ -32,12 +27,12 @@ const FLOATS = ["float32", "float16"] as const;
 const float = (c: Component) => ({ allowed: FLOATS, declared: c.io });
 
 /** The file of a component for this backend: its float32 variant where float16 weights cannot run. */
-function pick(c: Component, backend: Backend, dir: string): string {
+function pick(c: Component, backend: Backend, source: ModelSource): string {
   if (c.weights === "float16" && !backend.float16) {
     if (c.float32File) return c.float32File;
     throw new Error(
       `Cannot load model file ${
-        join(dir, c.file)
+        source.path(c.file)
       } as its weights are float16 and the ${backend.name} backend ` +
         `has no float16 support (WebGPU with shader-f16 has); add a float32 variant as 'float32File' in the manifest`,
     );
@@ -56,18 +51,18 @@ function toFloat32(data: TensorData): Float32Array {
 }
 
 /**
- * Loads an SD-style model from `dir`.
+ * Loads an SD-style model from its source.
  *
  * @param log where a warning goes when the optional preview decoder cannot be used
  */
 export async function loadSdPipeline(
-  dir: string,
+  source: ModelSource,
   manifest: SdManifest,
   backend: Backend,
   patch: PatchFn,
   log: (message: string) => void = console.warn,
 ): Promise<Pipeline> {
-  const tokenizer = await readTokenizer(dir, manifest.tokenizer);
+  const tokenizer = await readTokenizer(source, manifest.tokenizer);
   const te = manifest.textEncoder, un = manifest.unet, va = manifest.vae;
   const open = async (
     file: string,
@@ -77,21 +72,21 @@ export async function loadSdPipeline(
   ) =>
     await openTypedSession(
       backend,
-      bytes ?? await readModelFile(dir, file),
-      join(dir, file),
+      bytes ?? await readModelFile(source, file),
+      source.path(file),
       tensors,
       outputs,
     );
-  const teFile = pick(te, backend, dir);
+  const teFile = pick(te, backend, source);
   const textEncoder = await open(teFile, {
     [te.input]: { allowed: ["int32", "int64"], declared: te.inputType },
     [te.output]: float(te),
   }, [te.output]);
-  const unFile = pick(un, backend, dir);
-  const patched = await patch(await readModelFile(dir, unFile), {
+  const unFile = pick(un, backend, source);
+  const patched = await patch(await readModelFile(source, unFile), {
     layers: manifest.guidance.layers,
     textInput: un.inputs.text,
-    path: join(dir, unFile),
+    path: source.path(unFile),
   });
   const unet = await open(
     unFile,
@@ -104,11 +99,11 @@ export async function loadSdPipeline(
     [un.output],
     patched.model,
   );
-  const vaFile = pick(va, backend, dir);
+  const vaFile = pick(va, backend, source);
   const vae = await open(vaFile, { [va.input]: float(va), [va.output]: float(va) }, [va.output]);
   const previewDecoder = manifest.previewDecoder &&
     await openPreviewDecoder({
-      dir,
+      source,
       decoder: manifest.previewDecoder,
       latent: manifest.latent,
       backend,

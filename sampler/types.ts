@@ -5,9 +5,11 @@
  */
 import type { Rgba } from "./preview.ts";
 
-import type { GuidanceMode, LayerKind } from "../guidance/mod.ts";
+import type { GuidanceMode } from "../guidance/guidance_scalars.ts";
+import type { LayerKind } from "../guidance/layer_kinds.ts";
 
-export { GUIDANCE_MODES, type GuidanceMode, LAYER_KINDS, type LayerKind } from "../guidance/mod.ts";
+export { GUIDANCE_MODES, type GuidanceMode } from "../guidance/guidance_scalars.ts";
+export { LAYER_KINDS, type LayerKind } from "../guidance/layer_kinds.ts";
 
 /** Attention guidance of one request; omitted parameters take the model's defaults. */
 export interface GuidanceRequest {

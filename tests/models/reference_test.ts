@@ -3,7 +3,14 @@
  * its reference.json (a fixed prompt and seed, sampled by the training code).
  */
 import assert from "node:assert/strict";
-import { createBackend, flowTimes, gaussianNoise, readManifest, sampleFlowEuler } from "../../sampler/mod.ts";
+import {
+  createBackend,
+  fileSource,
+  flowTimes,
+  gaussianNoise,
+  readManifest,
+  sampleFlowEuler,
+} from "../../sampler/mod.ts";
 import { MODELS_DIR } from "../_engine.ts";
 
 const folders = [...Deno.readDirSync(MODELS_DIR)].filter((e) => e.isDirectory).map((e) => e.name).sort();
@@ -15,7 +22,7 @@ Deno.test("both digits models are shipped", () => {
 for (const id of folders) {
   Deno.test(`models/${id}: the ONNX files reproduce PyTorch's sample for the reference prompt and seed`, async () => {
     const dir = `${MODELS_DIR}/${id}`;
-    const m = await readManifest(dir);
+    const m = await readManifest(fileSource(dir));
     assert.equal(m.kind, "flow");
     if (m.kind !== "flow") return;
     const ref = JSON.parse(await Deno.readTextFile(`${dir}/reference.json`));

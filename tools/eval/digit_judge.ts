@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Backend, openSession, readModelFile } from "../../sampler/mod.ts";
+import { type Backend, fileSource, openSession, readModelFile } from "../../sampler/mod.ts";
 
 /** The judge's outputs for a set of images. */
 export interface JudgeOutputs {
@@ -42,7 +42,8 @@ export async function loadDigitJudge(
   if (!j) throw new Error(`Cannot judge samples of model '${manifest.id}' as its manifest names no judge`);
   const { width, height, channels } = manifest.image;
   const pixels = width * height * channels;
-  const session = await openSession(backend, await readModelFile(dir, j.file), join(dir, j.file), [j.input], [
+  const bytes = await readModelFile(fileSource(dir), j.file);
+  const session = await openSession(backend, bytes, join(dir, j.file), [j.input], [
     j.logits,
     j.features,
   ]);
