@@ -7,7 +7,7 @@
  * holds the one slot until the test lets the load fail, after its client has gone.
  */
 import { equal, ok } from "@std/assert";
-import { E2E, startServer, step } from "../_server.ts";
+import { startServer } from "../_server.ts";
 import { type Exposition, idOf, label, openSocket, readMetrics, waitForMetrics } from "../_client.ts";
 import { addHeldModel, copyDigits, type HeldFile } from "./_model_copy.ts";
 
@@ -64,7 +64,6 @@ function settled(url: string): Promise<Exposition> {
 
 Deno.test({
   name: `${CLIENTS} clients that disconnect mid-job, twice`,
-  ...E2E,
   async fn(t) {
     await using copy = await copyDigits();
     const held = await addHeldModel(copy);
@@ -85,7 +84,7 @@ Deno.test({
     const baseline = m.value("process_resident_memory_bytes");
 
     for (const tag of ["r1", "r2"]) {
-      await step(t, `round ${tag}: every job is cancelled and the queue empties`, async () => {
+      await t.step(`round ${tag}: every job is cancelled and the queue empties`, async () => {
         const before = m;
         await round(url, wsUrl, held, tag);
         m = await settled(url);
@@ -96,7 +95,7 @@ Deno.test({
       });
     }
 
-    await step(t, "HTTP clients that abort their request cancel their job, running or waiting", async () => {
+    await t.step("HTTP clients that abort their request cancel their job, running or waiting", async () => {
       const before = await readMetrics(url);
       const post = (model: string, signal: AbortSignal) =>
         fetch(`${url}/api/generate`, {
@@ -121,8 +120,7 @@ Deno.test({
       equal(outcome(m, "done") - outcome(before, "done"), 0);
     });
 
-    await step(
-      t,
+    await t.step(
       `resident memory stays within ${MEMORY_BOUND >> 20} MiB of the warmed-up baseline`,
       async () => {
         const rss = m.value("process_resident_memory_bytes");

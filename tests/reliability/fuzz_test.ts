@@ -4,7 +4,7 @@
  * no job is left and no job ever reached the engine. Set FUZZ_SEED to replay another sequence.
  */
 import { deepStrictEqual, equal, ok } from "@std/assert";
-import { E2E, startServer, step } from "../_server.ts";
+import { startServer } from "../_server.ts";
 import {
   frame,
   label,
@@ -63,7 +63,6 @@ async function fuzzSocket(ws: TestSocket, cases: BadCase[], chunk: number): Prom
 
 Deno.test({
   name: `fuzzing HTTP bodies and WS messages (FUZZ_SEED=${SEED})`,
-  ...E2E,
   async fn(t) {
     await using server = await startServer({
       env: { CONCURRENCY: "1", QUEUE_SIZE: "2", MAX_JOBS_PER_SOCKET: "4", LOG_LEVEL: "warn" },
@@ -74,7 +73,7 @@ Deno.test({
     const referenceBytes = new Uint8Array(await reference.arrayBuffer());
     const before = await readMetrics(url);
 
-    await step(t, `${HTTP_CASES} bad HTTP bodies each get their documented status and error`, async () => {
+    await t.step(`${HTTP_CASES} bad HTTP bodies each get their documented status and error`, async () => {
       const cases = badHttpBodies(HTTP_CASES, SEED, LIMITS);
       const failures: string[] = [];
       const counts: Record<number, number> = {};
@@ -101,8 +100,7 @@ Deno.test({
       ok(counts[400] > 0 && counts[404] > 0 && counts[413] > 0, `statuses: ${JSON.stringify(counts)}`);
     });
 
-    await step(
-      t,
+    await t.step(
       `${WS_CASES} bad WS messages over ${WS_SOCKETS} sockets each get their error event`,
       async () => {
         const cases = badWsMessages(WS_CASES, SEED + 1, LIMITS);
@@ -124,7 +122,7 @@ Deno.test({
       },
     );
 
-    await step(t, "a flood of 1,000 cancels of unknown ids is answered one not_found each", async () => {
+    await t.step("a flood of 1,000 cancels of unknown ids is answered one not_found each", async () => {
       await using ws = await openSocket(server.wsUrl);
       for (let i = 0; i < 1_000; i++) ws.send({ type: "cancel", id: `ghost-${i}` });
       for (let i = 0; i < 1_000; i++) {
@@ -133,8 +131,7 @@ Deno.test({
       }
     });
 
-    await step(
-      t,
+    await t.step(
       "text frames with invalid UTF-8 end their connection and leave the server serving",
       async () => {
         const port = Number(new URL(url).port);
@@ -148,8 +145,7 @@ Deno.test({
       },
     );
 
-    await step(
-      t,
+    await t.step(
       "a flood of valid generates on one socket: accepted jobs finish, the rest get busy",
       async () => {
         await using ws = await openSocket(server.wsUrl);
@@ -173,8 +169,7 @@ Deno.test({
       },
     );
 
-    await step(
-      t,
+    await t.step(
       "afterwards a valid generate gives the same bytes as before and no job is left",
       async () => {
         const res = await postGenerate(url, VALID);

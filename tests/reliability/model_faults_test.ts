@@ -7,7 +7,7 @@
  * (cfg > 1, batch 2) fail inside onnxruntime's `run()`.
  */
 import { deepStrictEqual, equal, match, ok } from "@std/assert";
-import { E2E, runServerToExit, startServer, step } from "../_server.ts";
+import { runServerToExit, startServer } from "../_server.ts";
 import { json, label, openSocket, postGenerate, readMetrics, waitForMetrics } from "../_client.ts";
 import { copyDigits, fixBatchSize } from "./_model_copy.ts";
 
@@ -45,19 +45,25 @@ const BREAKS: [string, string, (dir: string) => Promise<void>][] = [
 
 Deno.test({
   name: "a model folder with a missing or corrupt file fails start-up with a non-zero exit naming the file",
-  ...E2E,
   async fn(t) {
     // Three at a time: each start is one short-lived process.
     for (let i = 0; i < BREAKS.length; i += 3) {
       await Promise.all(
         BREAKS.slice(i, i + 3).map(([what, file, breakIt]) =>
-          step(t, what, async () => {
-            await using copy = await copyDigits();
-            await breakIt(copy.dir);
-            const exit = await runServerToExit({ env: { MODELS_DIR: copy.modelsDir } }, 90_000);
-            equal(exit.code, 1, exit.output);
-            ok(exit.output.includes(`${copy.dir}/${file}`), `the error names ${file}:\n${exit.output}`);
-            match(exit.output, /Cannot /);
+          t.step({
+            name: what,
+            // Steps that run at once cannot be sanitized one by one; the test around them is.
+            sanitizeOps: false,
+            sanitizeResources: false,
+            sanitizeExit: false,
+            async fn() {
+              await using copy = await copyDigits();
+              await breakIt(copy.dir);
+              const exit = await runServerToExit({ env: { MODELS_DIR: copy.modelsDir } }, 90_000);
+              equal(exit.code, 1, exit.output);
+              ok(exit.output.includes(`${copy.dir}/${file}`), `the error names ${file}:\n${exit.output}`);
+              match(exit.output, /Cannot /);
+            },
           })
         ),
       );
@@ -67,13 +73,12 @@ Deno.test({
 
 Deno.test({
   name: "an inference error inside a job",
-  ...E2E,
   async fn(t) {
     await using copy = await copyDigits();
     await fixBatchSize(`${copy.dir}/denoiser.onnx`, "x", 1);
     await using server = await startServer({ env: { MODELS_DIR: copy.modelsDir, CONCURRENCY: "1" } });
 
-    await step(t, "gives that job an error event and the job queued behind it succeeds", async () => {
+    await t.step("gives that job an error event and the job queued behind it succeeds", async () => {
       await using ws = await openSocket(server.wsUrl);
       ws.send({ type: "generate", id: "fails", prompt: "a one", cfg: 2, steps: 4 });
       ws.send({ type: "generate", id: "next", prompt: "a one", steps: 4 });
@@ -86,7 +91,7 @@ Deno.test({
       deepStrictEqual(next, ["queued", "started", "final", "done"]);
     });
 
-    await step(t, "answers HTTP with a 500 error body and serves the next request", async () => {
+    await t.step("answers HTTP with a 500 error body and serves the next request", async () => {
       const bad = await postGenerate(server.url, { prompt: "a two", cfg: 3 });
       equal(bad.status, 500);
       equal((await bad.json()).error.code, "internal");
@@ -96,7 +101,7 @@ Deno.test({
       await good.body?.cancel();
     });
 
-    await step(t, "counts the errors and leaves no job behind", async () => {
+    await t.step("counts the errors and leaves no job behind", async () => {
       await waitForMetrics(
         server.url,
         (m) => m.value("gag_jobs_running") === 0 && m.value("gag_queue_depth") === 0,

@@ -4,7 +4,7 @@
  * Which jobs are left never depends on the machine's speed: a job is held open on a named pipe.
  */
 import { deepEqual, equal, ok } from "@std/assert";
-import { E2E, startServer } from "../_server.ts";
+import { startServer } from "../_server.ts";
 import { idOf, isTerminal, json, label, openSocket, postGenerate, waitForMetrics } from "../_client.ts";
 import { copyDigits, holdFile } from "./_model_copy.ts";
 
@@ -14,7 +14,6 @@ const EXIT_BOUND_MS = GRACE_MS + 10_000;
 
 Deno.test({
   name: "SIGTERM while a job runs drains, cancels the waiting jobs, closes sockets with 1001 and exits 0",
-  ...E2E,
   async fn() {
     await using copy = await copyDigits();
     // The first job's lazy load reads the denoiser from a named pipe and waits there: it holds the one
@@ -88,7 +87,6 @@ Deno.test({
 
 Deno.test({
   name: "SIGTERM lets running and waiting jobs finish within the grace period, then exits 0",
-  ...E2E,
   async fn() {
     await using server = await startServer({
       env: { CONCURRENCY: "1", QUEUE_SIZE: "8", SHUTDOWN_GRACE_MS: "600000" },

@@ -2,7 +2,7 @@
  * Bearer-token auth end to end (AUTH_TOKEN set); the other route tests run with auth off.
  */
 import { deepStrictEqual, equal, ok, rejects } from "@std/assert";
-import { E2E, startServer, step } from "../_server.ts";
+import { startServer } from "../_server.ts";
 import { label, openSocket, postGenerate, readMetrics } from "../_client.ts";
 
 const TOKEN = "s3cret-test-token";
@@ -17,29 +17,24 @@ async function expectUnauthorized(res: Response, message: RegExp) {
 
 Deno.test({
   name: "with AUTH_TOKEN set",
-  ...E2E,
   async fn(t) {
     await using server = await startServer({ env: { AUTH_TOKEN: TOKEN } });
     const { url } = server;
 
-    await step(
-      t,
-      "HTTP without a bearer token or with a wrong one gets 401, with the token 200",
-      async () => {
-        await expectUnauthorized(await postGenerate(url, { prompt: "x", steps: 1 }), /no bearer token/);
-        await expectUnauthorized(
-          await postGenerate(url, { prompt: "x", steps: 1 }, { authorization: `Bearer ${TOKEN}x` }),
-          /wrong/,
-        );
-        await expectUnauthorized(await fetch(`${url}/api/models`), /no bearer token/);
-        const res = await postGenerate(url, { prompt: "x", steps: 1 }, { authorization: `Bearer ${TOKEN}` });
-        equal(res.status, 200);
-        equal(res.headers.get("content-type"), "image/png");
-        await res.body?.cancel();
-      },
-    );
+    await t.step("HTTP without a bearer token or with a wrong one gets 401, with the token 200", async () => {
+      await expectUnauthorized(await postGenerate(url, { prompt: "x", steps: 1 }), /no bearer token/);
+      await expectUnauthorized(
+        await postGenerate(url, { prompt: "x", steps: 1 }, { authorization: `Bearer ${TOKEN}x` }),
+        /wrong/,
+      );
+      await expectUnauthorized(await fetch(`${url}/api/models`), /no bearer token/);
+      const res = await postGenerate(url, { prompt: "x", steps: 1 }, { authorization: `Bearer ${TOKEN}` });
+      equal(res.status, 200);
+      equal(res.headers.get("content-type"), "image/png");
+      await res.body?.cancel();
+    });
 
-    await step(t, "health checks stay open and /metrics needs the token", async () => {
+    await t.step("health checks stay open and /metrics needs the token", async () => {
       equal((await fetch(`${url}/healthz`)).status, 200);
       equal((await fetch(`${url}/livez`)).status, 200);
       await expectUnauthorized(await fetch(`${url}/metrics`), /no bearer token/);
@@ -47,8 +42,7 @@ Deno.test({
       equal(m.value("gag_jobs_total", { outcome: "done" }), 1);
     });
 
-    await step(
-      t,
+    await t.step(
       "WS without ?token= or with a wrong one is refused with 401, with the token it works",
       async () => {
         await expectUnauthorized(await fetch(`${url}/ws`), /no bearer token/);

@@ -6,7 +6,7 @@
  * model file is read from a named pipe that the test lets go.
  */
 import { deepStrictEqual, equal, match, notDeepStrictEqual, notEqual, ok } from "@std/assert";
-import { E2E, startServer, step } from "../_server.ts";
+import { startServer } from "../_server.ts";
 import {
   type Exposition,
   frame,
@@ -37,7 +37,6 @@ async function errorBody(res: Response): Promise<{ code: string; message: string
 
 Deno.test({
   name: "503 with Retry-After while the models load, then /healthz turns 200",
-  ...E2E,
   async fn() {
     await using copy = await copyDigits();
     const denoiser = await Deno.readFile(`${copy.dir}/denoiser.onnx`);
@@ -65,7 +64,6 @@ Deno.test({
 
 Deno.test({
   name: "the HTTP and WebSocket API of the real server",
-  ...E2E,
   async fn(t) {
     await using copy = await copyDigits();
     // Jobs for the model `held` keep their slot until the test lets their load go on.
@@ -84,7 +82,7 @@ Deno.test({
     });
     const { url } = server;
 
-    await step(t, "GET /healthz, /livez, /api/models and /openapi.json describe a ready server", async () => {
+    await t.step("GET /healthz, /livez, /api/models and /openapi.json describe a ready server", async () => {
       const health = await (await fetch(`${url}/healthz`)).json();
       equal(health.status, "ok");
       ok(["wasm", "webgpu", "native"].includes(health.backend), health.backend);
@@ -98,8 +96,7 @@ Deno.test({
       ok(doc.paths["/api/generate"].post.requestBody, "the generate body schema is documented");
     });
 
-    await step(
-      t,
+    await t.step(
       "a WS generate yields queued, started, previews, then the final frame right before done",
       async () => {
         await using ws = await openSocket(server.wsUrl);
@@ -131,8 +128,7 @@ Deno.test({
       },
     );
 
-    await step(
-      t,
+    await t.step(
       "cancel right after started gives cancelled, no final frame, and frees the slot",
       async () => {
         await using ws = await openSocket(server.wsUrl);
@@ -155,7 +151,7 @@ Deno.test({
       },
     );
 
-    await step(t, "two jobs on one socket both finish, each with its own final frame", async () => {
+    await t.step("two jobs on one socket both finish, each with its own final frame", async () => {
       await using ws = await openSocket(server.wsUrl);
       ws.send({ type: "generate", id: "first", prompt: "a one", steps: 2, seed: 1, previews: false });
       ws.send({ type: "generate", id: "second", prompt: "a two", steps: 3, seed: 2, format: "jpeg" });
@@ -175,7 +171,7 @@ Deno.test({
       );
     });
 
-    await step(t, "the same request over HTTP and WS with the same seed gives identical bytes", async () => {
+    await t.step("the same request over HTTP and WS with the same seed gives identical bytes", async () => {
       const request = { prompt: "a four", steps: 3, seed: 4242, guidance: { mode: "gag" }, format: "png" };
       const res = await postGenerate(url, request);
       equal(res.status, 200);
@@ -197,8 +193,7 @@ Deno.test({
       notDeepStrictEqual(other, http, "another seed gives another image");
     });
 
-    await step(
-      t,
+    await t.step(
       "400: invalid JSON, a wrong field type and an out-of-range value name the problem",
       async () => {
         const broken = await postGenerate(url, "{prompt:");
@@ -218,7 +213,7 @@ Deno.test({
       },
     );
 
-    await step(t, "with AUTH_TOKEN unset no token is needed and a stray one is ignored", async () => {
+    await t.step("with AUTH_TOKEN unset no token is needed and a stray one is ignored", async () => {
       const res = await postGenerate(url, { prompt: "x", steps: 1 }, {
         authorization: "Bearer whatever-it-is",
       });
@@ -229,7 +224,7 @@ Deno.test({
       equal(label((await ws.job("open")).at(-1)!), "done");
     });
 
-    await step(t, "403: a socket from an origin that is not allowed", async () => {
+    await t.step("403: a socket from an origin that is not allowed", async () => {
       const res = await fetch(`${url}/ws`, { headers: { origin: "http://evil.example" } });
       equal(res.status, 403);
       equal((await errorBody(res)).code, "forbidden");
@@ -238,7 +233,7 @@ Deno.test({
       await same.body?.cancel();
     });
 
-    await step(t, "404: an unknown model over HTTP and WS", async () => {
+    await t.step("404: an unknown model over HTTP and WS", async () => {
       const res = await postGenerate(url, { prompt: "x", model: "nope" });
       equal(res.status, 404);
       const e = await errorBody(res);
@@ -256,7 +251,7 @@ Deno.test({
       equal((await errorBody(missing)).code, "not_found");
     });
 
-    await step(t, "413: a body or WS message over the limit, declared or chunked", async () => {
+    await t.step("413: a body or WS message over the limit, declared or chunked", async () => {
       const big = JSON.stringify({ prompt: "x".repeat(MAX_BODY_BYTES) });
       const declared = await postGenerate(url, big);
       equal(declared.status, 413);
@@ -275,8 +270,7 @@ Deno.test({
       deepStrictEqual([event.type, event.code], ["error", "too_large"]);
     });
 
-    await step(
-      t,
+    await t.step(
       "429: a burst beyond the queue is refused with Retry-After while accepted jobs finish",
       async () => {
         // A job for `held` takes the one slot until its load is let go; then exactly one job can wait.
@@ -324,8 +318,7 @@ Deno.test({
       },
     );
 
-    await step(
-      t,
+    await t.step(
       "WS: a bad message is answered with its id and field, a cancel of an unknown id with 404",
       async () => {
         await using ws = await openSocket(server.wsUrl);
@@ -344,7 +337,7 @@ Deno.test({
       },
     );
 
-    await step(t, "GET /metrics parses as Prometheus text and counts the jobs above", async () => {
+    await t.step("GET /metrics parses as Prometheus text and counts the jobs above", async () => {
       const m = await readMetrics(url);
       equal(m.types.get("gag_jobs_total"), "counter");
       equal(m.types.get("gag_generation_seconds"), "histogram");
