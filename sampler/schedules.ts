@@ -12,6 +12,12 @@ export function flowTimes(steps: number): Float64Array {
   return Float64Array.from({ length: steps + 1 }, (_, i) => i / steps);
 }
 
+/** Rounds halves to the even neighbour, as numpy's `round` does (`Math.round` rounds them up). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** Options of the Stable Diffusion σ schedule. */
 export interface SdScheduleOptions {
   /** Training timesteps of the discrete schedule. */
@@ -39,7 +45,7 @@ export function sdTurboSchedule(
   }
   const timesteps = Float64Array.from(
     { length: steps },
-    (_, i) => Math.round(trainSteps - i * trainSteps / steps) - 1,
+    (_, i) => roundHalfEven(trainSteps - i * trainSteps / steps) - 1,
   );
   const sigmas = new Float64Array(steps + 1);
   timesteps.forEach((t, i) => sigmas[i] = Math.sqrt((1 - alphasCumprod[t]) / alphasCumprod[t]));
