@@ -10,6 +10,26 @@ import { LAYER_KINDS } from "../guidance/layer_kinds.ts";
 const file = z.string().min(1).refine((f) => !f.includes(".."), "must stay inside the model folder");
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, "min must not exceed max");
 
+/** A size in elements, bounded so that a typo fails here, naming the field, rather than in an allocation. */
+const size = (max: number) =>
+  z.number().int().positive().max(max, {
+    error: (i) => `must be at most ${max}: current value is ${i.input}`,
+  });
+
+/** `{ default, max }` whose default does not exceed its max. */
+const capped = (value: z.ZodNumber) =>
+  z.object({ default: value, max: value }).check((ctx) => {
+    const { default: d, max } = ctx.value;
+    if (d > max) {
+      ctx.issues.push({
+        code: "custom",
+        input: d,
+        path: ["default"],
+        message: `must not exceed max (${max}): current value is ${d}`,
+      });
+    }
+  });
+
 /** How a step's clean-sample estimate becomes a preview image. */
 export const PreviewSchema = z.discriminatedUnion("method", [
   z.object({ method: z.literal("identity") }),
@@ -54,9 +74,9 @@ const common = {
   description: z.string().optional(),
   license: z.object({ weights: z.string(), data: z.string().optional() }),
   image: z.object({
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
-    channels: z.number().int().positive(),
+    width: size(4096),
+    height: size(4096),
+    channels: size(4),
     /** Value range of the model's output image. */
     range: range.default([-1, 1]),
   }),
@@ -70,10 +90,10 @@ const common = {
     eos: z.string().optional(),
   }),
   textEncoder: TextEncoderSchema,
-  steps: z.object({ default: z.number().int().positive(), max: z.number().int().positive() }),
+  steps: capped(z.number().int().positive().max(1000)),
   preview: PreviewSchema,
   guidance: GuidanceSchema,
-  cfg: z.object({ default: z.number().min(1), max: z.number().min(1) }),
+  cfg: capped(z.number().min(1)),
   /**
    * onnxruntime graph optimisation for this model's sessions. Small models that gain nothing from
    * fusions start several times faster with `disabled`.
@@ -144,9 +164,9 @@ export const SdManifestSchema = z.object({
     prediction: z.literal("epsilon"),
   }),
   latent: z.object({
-    channels: z.number().int().positive(),
-    width: z.number().int().positive(),
-    height: z.number().int().positive(),
+    channels: size(64),
+    width: size(1024),
+    height: size(1024),
     /** Latents are divided by this before the VAE (0.18215 for SD 1.x/2.x). */
     scalingFactor: z.number().positive(),
   }),
