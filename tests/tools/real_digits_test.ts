@@ -1,5 +1,5 @@
 import { ok } from "@std/assert";
-import { createBackend, readManifest } from "../../sampler/mod.ts";
+import { createBackend, fileSource, readManifest } from "../../sampler/mod.ts";
 import {
   type AttributeThresholds,
   judgeAccuracy,
@@ -47,7 +47,7 @@ Deno.test({
   async fn() {
     const { heldout } = await loadSplits(CACHE);
     const backend = await createBackend("wasm", { threads: 1 });
-    const manifest = await readManifest(MODEL);
+    const manifest = await readManifest(fileSource(MODEL));
     if (manifest.kind !== "flow") throw new Error("expected a flow manifest");
     const judge = await loadDigitJudge(backend, MODEL, manifest);
     try {
