@@ -102,7 +102,9 @@ Downloads a public model export into DIR (default models/MODEL/) and writes its 
 Models: ${Object.keys(SOURCES).join(", ")}`;
 
 /** The command line: a model id, an optional folder, and flags anywhere. */
-function parseArgs(args: string[]): { id?: string; dir?: string; manifestOnly: boolean; help: boolean } {
+export function parseFetchArgs(
+  args: string[],
+): { id?: string; dir?: string; manifestOnly: boolean; help: boolean } {
   const flags = args.filter((a) => a.startsWith("-"));
   const unknown = flags.filter((f) => !["--manifest-only", "--help", "-h"].includes(f));
   if (unknown.length) throw new Error(`Cannot fetch a model as ${unknown[0]} is not an option\n${USAGE}`);
@@ -129,7 +131,7 @@ async function download(url: string, out: string): Promise<void> {
 export async function fetchModel(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs(args);
+    parsed = parseFetchArgs(args);
   } catch (e) {
     console.error((e as Error).message);
     return 2;
