@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { type BackendChoice, createBackend } from "./create_backend.ts";
 import { type Engine, startEngine } from "./engine.ts";
 import { fileSource, modelFolders } from "./file_source.ts";
+import type { BatchingOptions } from "./batcher.ts";
 import { loadFlowPipeline } from "./flow_pipeline.ts";
 import type { PatchFn } from "./guidance_patch.ts";
 import { loadSdPipeline } from "./sd_pipeline.ts";
@@ -26,6 +27,8 @@ export interface EngineOptions {
   log?: (message: string) => void;
   /** Load each model on its first request instead of at start. */
   lazy?: boolean;
+  /** Limits of the batches concurrent jobs share (flow models; default `BATCHING_DEFAULTS`). */
+  batching?: BatchingOptions;
 }
 
 /** Starts the backend, reads every manifest and (unless `lazy`) loads the models, each session once. */
@@ -42,7 +45,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   return await startEngine({
     models: ids.map((id) => fileSource(join(modelsDir, id))),
     backend,
-    loaders: { flow: loadFlowPipeline, sd: loadSdPipeline },
+    loaders: {
+      flow: (source, manifest, backend, patch) =>
+        loadFlowPipeline(source, manifest, backend, patch, options.batching),
+      sd: loadSdPipeline,
+    },
     patch,
     log,
     lazy,

@@ -6,7 +6,8 @@
  */
 import type { PatchFn } from "./guidance_patch.ts";
 import { jobGuidanceFeeds } from "./job_feeds.ts";
-import type { Backend, Session, TensorValue } from "./backend.ts";
+import type { Backend, TensorValue } from "./backend.ts";
+import { type BatchingOptions, createBatcher } from "./batcher.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleFlowEuler } from "./euler.ts";
 import type { FlowManifest } from "./manifest.ts";
@@ -18,23 +19,30 @@ import { pipelineMethods, type PipelineParts } from "./_pipeline_methods.ts";
 import { flowTimes } from "./schedules.ts";
 import type { Pipeline } from "./pipeline.ts";
 
-/** Loads a flow model from its source. */
+/**
+ * Loads a flow model from its source. Concurrent jobs share text-encoder and denoiser calls
+ * (`batcher.ts`, with `batching`'s limits).
+ */
 export async function loadFlowPipeline(
   source: ModelSource,
   manifest: FlowManifest,
   backend: Backend,
   patch: PatchFn,
+  batching: BatchingOptions = {},
 ): Promise<Pipeline> {
   const tokenizer = await readTokenizer(source, manifest.tokenizer);
   const te = manifest.textEncoder;
-  const textEncoder = await openSession(
-    backend,
-    await readModelFile(source, te.file),
-    source.path(te.file),
-    [te.input],
-    [te.output],
-    { [te.input]: te.inputType, [te.output]: "float32" },
-    { optimization: manifest.optimization },
+  const textEncoder = createBatcher(
+    await openSession(
+      backend,
+      await readModelFile(source, te.file),
+      source.path(te.file),
+      [te.input],
+      [te.output],
+      { [te.input]: te.inputType, [te.output]: "float32" },
+      { optimization: manifest.optimization },
+    ),
+    batching,
   );
   const dn = manifest.denoiser;
   const patched = await patch(await readModelFile(source, dn.file), {
@@ -42,14 +50,17 @@ export async function loadFlowPipeline(
     textInput: dn.inputs.text,
     path: source.path(dn.file),
   });
-  const denoiser: Session = await openSession(
-    backend,
-    patched.model,
-    source.path(dn.file),
-    [dn.inputs.sample, dn.inputs.time, dn.inputs.text, ...(dn.inputs.stepSize ? [dn.inputs.stepSize] : [])],
-    [dn.output],
-    Object.fromEntries([...Object.values(dn.inputs), dn.output].map((name) => [name, "float32"])),
-    { optimization: manifest.optimization },
+  const denoiser = createBatcher(
+    await openSession(
+      backend,
+      patched.model,
+      source.path(dn.file),
+      [dn.inputs.sample, dn.inputs.time, dn.inputs.text, ...(dn.inputs.stepSize ? [dn.inputs.stepSize] : [])],
+      [dn.output],
+      Object.fromEntries([...Object.values(dn.inputs), dn.output].map((name) => [name, "float32"])),
+      { optimization: manifest.optimization },
+    ),
+    batching,
   );
   const { width, height, channels } = manifest.image;
   const pixels = width * height * channels;
@@ -65,9 +76,12 @@ export async function loadFlowPipeline(
     const cfg = r.cfg > 1;
     const batch = cfg ? 2 * n : n;
     options.signal?.throwIfAborted();
+    // This job's calls join other jobs' calls; batches wait for its next call until it leaves.
+    using _denoising = denoiser.join();
+    const encoding = textEncoder.join();
     const { states, unknown, truncated } = await encodeText(
       cfg ? [...prompts, ...prompts.map(() => r.negativePrompt)] : prompts,
-    );
+    ).finally(encoding.leave);
     const gFeeds = jobGuidanceFeeds(patched.inputs, r.guidance);
     const size = n * pixels;
     const combine = createCfgCombiner(r.cfg, r.apg);
@@ -83,7 +97,7 @@ export async function loadFlowPipeline(
       if (dn.inputs.stepSize) {
         feeds[dn.inputs.stepSize] = { data: new Float32Array(batch).fill(dt), dims: [batch] };
       }
-      const v = (await denoiser.run(feeds))[dn.output].data as Float32Array;
+      const v = (await denoiser.run(feeds, { signal: options.signal }))[dn.output].data as Float32Array;
       if (!cfg) return v;
       // Guidance acts on clean-sample predictions x̂ = x + (1 − t)·v, then back to a velocity.
       const k = 1 - t;

@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./backend.ts";
+export * from "./batcher.ts";
 export * from "./create_backend.ts";
 export * from "./create_engine.ts";
 export * from "./encode_image.ts";
