@@ -76,15 +76,15 @@ export class AbPair {
   }
 
   /**
-   * Turns the comparison on or off as the user asked; with both slots on no guidance, A switches to GAG.
+   * Turns the comparison on or off as the user asked. A keeps what the user chose; when B holds the same
+   * mode as A, B gets another one (GAG against none, none against the rest), so the pair compares something.
    *
    * @param {boolean} on
    */
   switchTo(on) {
     const { a, b } = this.slots;
-    if (on && a.mode === "none" && b.mode === "none" && a.model?.guidance?.modes?.includes("gag")) {
-      a.setMode("gag");
-    }
+    const other = a.mode === "none" ? "gag" : "none";
+    if (on && a.mode === b.mode && a.model?.guidance?.modes?.includes(other)) b.setMode(other);
     this.set(on);
   }
 }

@@ -12,7 +12,15 @@ import { clearFieldError, FieldErrors } from "./field_errors.js";
 import { History } from "./history.js";
 import { HistoryView } from "./history_view.js";
 import { JobBoard } from "./jobs.js";
-import { buildRequest, describeSettings, makeJobId, parseNumber, pickModel, randomSeed } from "./settings.js";
+import {
+  buildRequest,
+  describeSettings,
+  GUIDANCE_LABELS,
+  makeJobId,
+  parseNumber,
+  pickModel,
+  randomSeed,
+} from "./settings.js";
 import { SettingsForm } from "./settings_form.js";
 
 const statusLine = $("#status");
@@ -76,12 +84,10 @@ const jobs = new JobBoard({
   errors,
   announce,
   onFinished(job, event) {
-    if (jobs.panelFor(job.id) && job.slot === "a") {
-      $("#prompt-note").textContent = event.unknownWords?.length
-        ? `The model does not know ${
-          event.unknownWords.map((/** @type {string} */ w) => `“${w}”`).join(", ")
-        }; those words were ignored.`
-        : "";
+    if (jobs.panelFor(job.id) && job.slot === "a" && event.unknownWords?.length) {
+      $("#prompt-note").textContent = `The model does not know ${
+        event.unknownWords.map((/** @type {string} */ w) => `“${w}”`).join(", ")
+      }; those words were ignored.`;
     }
     historyView.add(job);
   },
@@ -92,26 +98,30 @@ const jobs = new JobBoard({
 
 function generate() {
   errors.clear();
-  $("#prompt-note").textContent = "";
+  const note = $("#prompt-note");
+  note.textContent = "";
   if (!form.model) {
     errors.show("Cannot generate yet as the model list has not loaded", "model");
     return;
   }
   const prompt = form.prompt.value.trim();
-  if (!form.seedLocked || form.seed.value.trim() === "") form.seed.value = String(randomSeed());
+  const seed = form.takeSeed();
   const base = {
     model: form.model.id,
     prompt,
     negativePrompt: form.negative.value.trim() || undefined,
     steps: parseNumber(form.steps.value),
-    seed: parseNumber(form.seed.value),
+    seed,
   };
   // Let the server judge the values, so its messages show next to the fields; NaN would not survive JSON.
   for (const [field, value] of Object.entries({ steps: base.steps, seed: base.seed })) {
     if (value !== undefined && !Number.isFinite(value)) {
-      errors.show(`Cannot generate as '${field}' is not a number`, field);
+      errors.show(`Must be a number: current value is '${form.inputs[field].value}'`, field);
       return;
     }
+  }
+  if (prompt === "") {
+    note.textContent = "The prompt is empty, so this is an unconditional sample: any digit, in any style.";
   }
   const used = pair.used();
   for (const slot of used) {
@@ -124,20 +134,26 @@ function generate() {
       state: connection.state === "open" ? "sent" : "waiting",
       frames: 0,
     };
+    job.request = buildRequest(job.settings);
     jobs.add(job);
-    serverRunner.start(job, buildRequest(job.settings));
+    serverRunner.start(job, job.request);
   }
   form.save();
+  const what = prompt === "" ? "an unconditional sample" : `“${prompt}”`;
   announce(
     connection.state === "open"
-      ? `Generating “${prompt}” with seed ${base.seed}${used.length > 1 ? ", A and B" : ""}…`
+      ? `Generating ${what} with seed ${base.seed}${used.length > 1 ? ", A and B" : ""}…`
       : "Waiting for the connection to the server…",
   );
   jobs.onChange();
 }
 
-/** @param {import("./history.js").HistoryEntry} entry */
-function restoreFromHistory(entry) {
+/**
+ * Puts a history entry's settings back into the form and its image, with its label, into panel A.
+ *
+ * @param {import("./history.js").HistoryEntry} entry
+ */
+async function restoreFromHistory(entry) {
   const s = entry.settings;
   form.restore({
     model: s.model,
@@ -152,6 +168,22 @@ function restoreFromHistory(entry) {
   errors.clear();
   announce(`Restored settings: ${describeSettings(s)}.`);
   form.prompt.focus();
+  const finalBlob = await (await fetch(entry.image)).blob();
+  /** @type {import("./panel.js").Job} */
+  const job = {
+    id: `restored-${entry.id}`,
+    slot: "a",
+    settings: structuredClone(s),
+    state: "done",
+    frames: 0,
+    elapsedMs: entry.elapsedMs,
+    finalBlob,
+    finalUrl: URL.createObjectURL(finalBlob),
+  };
+  const panel = pair.panels.a;
+  panel.attach(job);
+  panel.final();
+  panel.done({ steps: s.steps ?? 0, elapsedMs: entry.elapsedMs ?? 0 });
 }
 
 // ------------------------------------------------------------------------------------------ connection
@@ -234,11 +266,13 @@ $("#dice").addEventListener("click", () => {
   announce(`New seed ${form.seed.value}, locked.`);
 });
 form.lock.addEventListener("click", () => form.setSeedLocked(!form.seedLocked));
-form.seed.addEventListener("input", () => {
-  if (form.seed.value.trim() !== "") form.setSeedLocked(true);
-});
+form.seed.addEventListener("input", () => form.seedTyped());
 pair.toggle.addEventListener("change", () => {
+  const before = pair.slots.b.mode;
   pair.switchTo(pair.toggle.checked);
+  if (pair.on && pair.slots.b.mode !== before) {
+    announce(`A/B on: B uses ${GUIDANCE_LABELS[pair.slots.b.mode] ?? pair.slots.b.mode} to compare with A.`);
+  }
   form.save();
 });
 $("#history-clear").addEventListener("click", () => {

@@ -6,6 +6,7 @@
  */
 
 import { formatMs } from "./dom.js";
+import { fieldMessage, styleError } from "./messages.js";
 import { MIME } from "./protocol.js";
 
 /** Job states in which a runner may still send something. */
@@ -153,18 +154,14 @@ export class JobBoard {
         if (job) this.finishCancelled(job);
         break;
       case "error": {
-        const message = event.message ?? `The server answered ${event.code}`;
         if (job && !ACTIVE.has(job.state)) {
           // E.g. a cancel that crossed the job's `done`: the job is over and its result stands.
-          console.info(`Ignoring an error for finished job ${job.id}:`, message);
+          console.info(`Ignoring an error for finished job ${job.id}:`, event.message);
           break;
         }
-        if (job) {
-          job.state = "error";
-          panel?.failed(message);
-        }
-        this.showError(event, job?.slot);
-        this.announce(`Error: ${message}`);
+        if (job) job.state = "error";
+        const placed = this.showError(event, job, panel);
+        this.announce(placed ? "Not generated: see the highlighted field." : "Not generated.");
         break;
       }
     }
@@ -191,24 +188,33 @@ export class JobBoard {
   }
 
   /**
-   * Shows an `error` event: each of its `issues` next to its field when there are several, else the message
-   * next to `field`.
+   * Shows an `error` event once, in the project's wording: next to the field it names (each of its issues
+   * next to its own field), else in the job's panel, else under the prompt.
    *
    * @param {any} event
-   * @param {"a" | "b"} [slot]
+   * @param {import("./panel.js").Job} [job]
+   * @param {import("./panel.js").Panel | null} [panel] the panel showing the job, if it still does
+   * @returns {boolean} whether it was shown next to a field
    */
-  showError(event, slot) {
-    const message = event.message ?? `The server answered ${event.code}`;
+  showError(event, job, panel) {
+    const slot = job?.slot ?? "a";
+    const styled = styleError(event, job?.request);
+    const elsewhere = (/** @type {string} */ message) => {
+      if (panel) panel.failed(message);
+      else this.errors.show(message, undefined);
+    };
     if (event.code === "unauthorized") {
-      this.errors.show(`${message}. Open the page with ?token=… in its address.`, undefined);
-      return;
+      elsewhere(`${styled.message}. Open the page with ?token=… in its address`);
+      return false;
     }
-    const issues = Array.isArray(event.issues) ? event.issues.filter((i) => i?.field && i.message) : [];
-    if (issues.length > 1) {
-      const unplaced = issues.filter((i) => !this.errors.show(i.message, i.field, slot, { fallback: false }));
-      if (unplaced.length) this.errors.show(message, undefined);
-      return;
-    }
-    this.errors.show(message, event.field, slot);
+    const issues = styled.issues.length > 1
+      ? styled.issues
+      : [{ field: styled.field, message: styled.message }];
+    const unplaced = issues.filter((i) =>
+      !i.field || !this.errors.show(fieldMessage(i.message, i.field), i.field, slot, { fallback: false })
+    );
+    panel?.failed("");
+    if (unplaced.length) elsewhere(unplaced.map((i) => i.message).join("; "));
+    return unplaced.length < issues.length;
   }
 }

@@ -21,6 +21,8 @@ import { describeGuidance } from "./settings.js";
  * @property {number} [elapsedMs]
  * @property {Blob} [finalBlob]
  * @property {string} [finalUrl]
+ * @property {Record<string, unknown>} [request] the request fields sent for it
+ * @property {string} [runtime] where it ran, e.g. `server · wasm`
  */
 
 /** The canvas, progress and result of one slot. */
@@ -43,6 +45,7 @@ export class Panel {
     this.elapsed = $(".elapsed", this.root);
     this.error = $(".panel-error", this.root);
     this.download = $(".download", this.root);
+    this.original = $(".download-original", this.root);
     this.copySeed = $(".copy-seed", this.root);
     this.label = $(".panel-label", this.root);
     this.meta = $(".panel-meta", this.root);
@@ -59,6 +62,11 @@ export class Panel {
     this._pumping = false;
     this.name = "Preview";
     this.canvas.setAttribute("aria-label", `${this.name}: nothing generated yet`);
+    this.download.addEventListener("click", (/** @type {MouseEvent} */ e) => {
+      e.preventDefault();
+      if (this._finalShown) this._saveDisplayed().catch((error) => announce(error.message));
+    });
+    new ResizeObserver(() => this._labelDownload()).observe(this.img);
     this.copySeed.addEventListener("click", () => {
       const seed = this.job?.settings.seed;
       if (seed === undefined) return;
@@ -121,13 +129,17 @@ export class Panel {
     this.stepText.textContent = `step 0 / ${job.settings.steps ?? "?"}`;
     this.elapsed.textContent = "";
     this.error.textContent = "";
-    this.download.removeAttribute("href");
-    this.download.setAttribute("aria-disabled", "true");
+    for (const link of [this.download, this.original]) {
+      link.removeAttribute("href");
+      link.setAttribute("aria-disabled", "true");
+    }
+    this.download.textContent = "Download";
     this.copySeed.disabled = true;
     this.setName(this.name);
     this.meta.textContent = job.settings.seed !== undefined ? `seed ${job.settings.seed}` : "";
     this.canvas.setAttribute("aria-label", `${this.name}: live preview, waiting`);
-    this.setState(job.state, job.state === "waiting" ? "Waiting for the connection…" : "Sending…");
+    const overlay = { waiting: "Waiting for the connection…", sent: "Sending…" }[job.state] ?? "";
+    this.setState(job.state === "done" ? "idle" : job.state, overlay);
   }
 
   /**
@@ -265,10 +277,53 @@ export class Panel {
     this.img.hidden = false;
     this.canvas.hidden = true;
     const ext = job.finalBlob?.type === MIME.jpeg ? "jpg" : "png";
+    this.original.href = job.finalUrl;
+    this.original.download = `${this._fileStem(job)}.${ext}`;
+    this.original.textContent = `${this.canvas.width}×${this.canvas.height}`;
+    this.original.setAttribute("aria-label", `Download at the model's size, ${this.original.textContent}`);
     this.download.href = job.finalUrl;
-    this.download.download = `digits-${seed}-${job.settings.guidance.mode}.${ext}`;
     this.download.removeAttribute("aria-disabled");
+    this.original.removeAttribute("aria-disabled");
+    this._labelDownload();
     this.copySeed.disabled = seed === undefined;
+  }
+
+  /** @param {Job} job @returns {string} a file name without extension */
+  _fileStem(job) {
+    return `${job.settings.model ?? "image"}-${job.settings.seed}-${job.settings.guidance?.mode ?? "none"}`;
+  }
+
+  /** How many times the model's size the final image is shown (at least 1, whole, so pixels stay square). */
+  _displayScale() {
+    const shown = this.img.getBoundingClientRect().width || this.canvas.getBoundingClientRect().width;
+    return Math.max(1, Math.round(shown / this.canvas.width));
+  }
+
+  /** Names the size the Download button saves: the size the image is shown at. */
+  _labelDownload() {
+    if (!this._finalShown) return;
+    const k = this._displayScale();
+    this.download.textContent = `Download ${this.canvas.width * k}×${this.canvas.height * k}`;
+  }
+
+  /** Saves the final image at the size it is shown, scaled up without smoothing. */
+  async _saveDisplayed() {
+    const job = this.job;
+    if (!job?.finalUrl) return;
+    const k = this._displayScale();
+    const canvas = document.createElement("canvas");
+    canvas.width = this.canvas.width * k;
+    canvas.height = this.canvas.height * k;
+    const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.img, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    if (!blob) throw new Error(`Cannot save the image as the browser could not encode ${canvas.width} px`);
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `${this._fileStem(job)}-${canvas.width}px.png`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
   }
 
   /** @param {{ steps: number, elapsedMs: number }} event */

@@ -46,6 +46,7 @@ export const MAX_SEED = 2 ** 31 - 1;
  * @property {number} max
  * @property {number} step
  * @property {number} value the model's default
+ * @property {number} [overFrom] from this value on the mode over-guides (see {@linkcode overGuiding})
  */
 
 /**
@@ -118,8 +119,43 @@ export function guidanceParams(model, mode) {
     const [min, max] = ranges[name] ?? [0, Math.max(1, 2 * (defaults[name] ?? 0))];
     const step = sliderStep(min, max);
     const value = defaults[name] ?? min;
-    return { name, label: PARAM_LABELS[name] ?? name, min, max, step, value };
+    const overFrom = overGuiding(model, mode, name);
+    return {
+      name,
+      label: PARAM_LABELS[name] ?? name,
+      min,
+      max,
+      step,
+      value,
+      ...(overFrom ? { overFrom } : {}),
+    };
   });
+}
+
+/** Without the server's word, GAG's scale over-guides from this many times the model's default. */
+export const OVER_GUIDING_FACTOR = 4;
+
+/**
+ * From which value a guidance scale over-guides, from the model's data: `guidance.overGuiding[mode]` when
+ * the server lists it (the scale from which the eval measured adherence clearly below no guidance), else for
+ * GAG {@linkcode OVER_GUIDING_FACTOR} times the model's default. Undefined when nothing says.
+ *
+ * @param {any} model an entry of `GET /api/models`
+ * @param {string} mode
+ * @param {string} name the parameter; only `scale` over-guides
+ * @returns {number | undefined}
+ * @example
+ * ```js
+ * overGuiding({ guidance: { defaults: { gag: { scale: 0.5 } } } }, "gag", "scale"); // 2
+ * overGuiding({ guidance: { overGuiding: { gag: 3 } } }, "gag", "scale"); // 3
+ * ```
+ */
+export function overGuiding(model, mode, name) {
+  if (name !== "scale") return undefined;
+  const listed = model?.guidance?.overGuiding?.[mode];
+  if (Number.isFinite(listed)) return listed;
+  const fallback = model?.guidance?.defaults?.[mode]?.scale;
+  return mode === "gag" && fallback > 0 ? fallback * OVER_GUIDING_FACTOR : undefined;
 }
 
 /**

@@ -7,9 +7,19 @@
 
 import { $ } from "./dom.js";
 import { SLOTS } from "./ab_pair.js";
-import { parseNumber, pickModel } from "./settings.js";
+import { parseNumber, pickModel, randomSeed } from "./settings.js";
 
 const SETTINGS_KEY = "digits.settings.v1";
+
+/**
+ * A model's name for the menu: its name up to the first parenthesis (the rest goes in the hint below).
+ *
+ * @param {{ id: string, name?: string }} model
+ * @returns {string}
+ */
+export function shortName(model) {
+  return (model.name ?? model.id).split(" (")[0].trim() || model.id;
+}
 
 /** The form's fields and the model they are set up for. */
 export class SettingsForm {
@@ -30,6 +40,8 @@ export class SettingsForm {
     /** @type {any} */
     this.model = null;
     this.seedLocked = false;
+    /** Whether the seed field holds a seed the user typed, which the next generation uses even unlocked. */
+    this.typed = false;
   }
 
   /** Input elements of the fields outside the slots, by request field. */
@@ -53,7 +65,8 @@ export class SettingsForm {
     this.modelSelect.replaceChildren(...models.map((m) => {
       const option = document.createElement("option");
       option.value = m.id;
-      option.textContent = m.name ?? m.id;
+      option.textContent = shortName(m);
+      option.title = m.name ?? m.id;
       return option;
     }));
   }
@@ -72,19 +85,48 @@ export class SettingsForm {
     if (steps === undefined || !(steps >= 1 && steps <= next.maxSteps)) {
       this.steps.value = String(next.defaultSteps);
     }
-    $("#steps-hint").textContent = `default ${next.defaultSteps} · max ${next.maxSteps}`;
+    // No-break spaces keep each "max 8" on one line in a narrow column.
+    $("#steps-hint").textContent = `default\u00a0${next.defaultSteps} · max\u00a0${next.maxSteps}`;
+    const hint = $("#model-hint");
+    hint.textContent = next.description ?? (next.name && next.name !== shortName(next) ? next.name : "");
+    hint.hidden = hint.textContent === "";
     this.pair.render(next);
   }
 
   /** @param {boolean} locked */
   setSeedLocked(locked) {
     this.seedLocked = locked;
+    if (locked) this.typed = false;
     this.lock.setAttribute("aria-pressed", String(locked));
     this.lock.setAttribute("aria-label", locked ? "Unlock seed" : "Lock seed");
     $("use", this.lock).setAttribute("href", locked ? "#icon-lock" : "#icon-unlock");
     $("#seed-hint").textContent = locked
       ? "Locked: every generation uses this seed."
       : "Random: a new seed each time.";
+  }
+
+  /** Notes a seed typed into the field: the next generation uses it, locked or not. */
+  seedTyped() {
+    this.typed = this.seed.value.trim() !== "";
+    if (!this.seedLocked) {
+      $("#seed-hint").textContent = this.typed
+        ? "The next image uses this seed; lock it to keep it."
+        : "Random: a new seed each time.";
+    }
+  }
+
+  /**
+   * The seed of the next generation: the locked or typed one, else a new random one shown in the field.
+   *
+   * @returns {number | undefined} undefined for an empty field (never), NaN for text that is no number
+   */
+  takeSeed() {
+    if (!(this.seedLocked || this.typed) || this.seed.value.trim() === "") {
+      this.seed.value = String(randomSeed());
+    }
+    if (this.typed && !this.seedLocked) this.setSeedLocked(false);
+    this.typed = false;
+    return parseNumber(this.seed.value);
   }
 
   /** What the form holds, as saved settings. */

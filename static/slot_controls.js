@@ -193,7 +193,6 @@ export class SlotControls {
     hint.id = `${id}-hint`;
     error.id = `${id}-error`;
     error.dataset.errorFor = field;
-    number.setAttribute("aria-describedby", `${id}-hint ${id}-error`);
     reset.setAttribute("aria-label", `Reset ${spec.label} to ${spec.value}`);
     for (const input of [number, range]) {
       input.min = String(spec.min);
@@ -201,10 +200,22 @@ export class SlotControls {
       input.step = String(spec.step);
     }
     hint.textContent = `default ${spec.value} · range ${spec.min}–${spec.max}`;
+    const over = $(".over", node);
+    over.id = `${id}-over`;
+    number.setAttribute("aria-describedby", `${id}-hint ${id}-over ${id}-error`);
+    const markOver = (/** @type {number | undefined} */ value) => {
+      const high = spec.overFrom !== undefined && value !== undefined && value >= spec.overFrom;
+      node.classList.toggle("over-guiding", high);
+      over.hidden = !high;
+      over.textContent = high
+        ? `From ${spec.overFrom} on, this model over-guides: the digit follows the prompt less`
+        : "";
+    };
     const show = (/** @type {number} */ value) => {
       number.value = String(value);
       range.value = String(value);
       node.classList.toggle("changed", value !== spec.value);
+      markOver(value);
     };
     show(current ?? spec.value);
     range.addEventListener("input", () => {
@@ -212,6 +223,7 @@ export class SlotControls {
       number.value = String(value);
       store(value === spec.value ? undefined : value);
       node.classList.toggle("changed", value !== spec.value);
+      markOver(value);
       clearFieldError(node);
     });
     number.addEventListener("input", () => {
@@ -219,6 +231,7 @@ export class SlotControls {
       if (value !== undefined && Number.isFinite(value)) range.value = String(value);
       store(value === spec.value ? undefined : value);
       node.classList.toggle("changed", value !== spec.value);
+      markOver(value);
       clearFieldError(node);
     });
     reset.addEventListener("click", () => {

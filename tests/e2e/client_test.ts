@@ -19,6 +19,7 @@ import {
   type Server,
   startServer,
   waitForPanel,
+  type WireEvent,
 } from "./_harness.ts";
 
 /** Which server to start; another entry point can be tried with `CLIENT_E2E_SERVER=path`. */
@@ -26,11 +27,16 @@ const ENTRY = Deno.env.get("CLIENT_E2E_SERVER") ?? "main.ts";
 
 interface Model {
   id: string;
+  name?: string;
   width: number;
   height: number;
   defaultSteps: number;
   maxSteps: number;
-  guidance: { modes: string[]; ranges: Record<string, Record<string, [number, number]>> };
+  guidance: {
+    modes: string[];
+    ranges: Record<string, Record<string, [number, number]>>;
+    defaults: Record<string, Record<string, number>>;
+  };
 }
 
 /** Runs a step with a fresh page and closes it after, asserting the page threw nothing uncaught. */
@@ -55,6 +61,42 @@ async function withClient(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Resolves with the first socket event that matches, as soon as it is recorded (at once when it already
+ * was); rejects after `timeoutMs`.
+ */
+function waitForWire(
+  client: ClientPage,
+  match: (w: WireEvent) => boolean,
+  timeoutMs = 60_000,
+): Promise<WireEvent> {
+  const seen = client.wire.find(match);
+  if (seen) return Promise.resolve(seen);
+  const { wire } = client;
+  const push = wire.push;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      wire.push = push;
+      reject(new Error(`No matching socket event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    wire.push = (...items: WireEvent[]) => {
+      const n = push.apply(wire, items);
+      const hit = items.find(match);
+      if (hit) {
+        clearTimeout(timer);
+        wire.push = push;
+        resolve(hit);
+      }
+      return n;
+    };
+  });
+}
+
+/** The `generate` messages the page sent, in order. */
+function sentGenerates(wire: WireEvent[]) {
+  return wire.filter((w) => w.type === "sent" && w.json!.type === "generate").map((w) => w.json!);
 }
 
 /** Types a prompt and presses Enter, as a person would. */
@@ -141,15 +183,30 @@ Deno.test({
           equal(await page.textContent('.panel[data-slot="a"] .step-text'), `step ${steps} / ${steps}`);
           ok((await page.textContent("#status"))!.startsWith("Done"), "The status line does not say Done");
 
+          // Download saves the size the image is shown at; the small link beside it saves the original bytes.
+          const shown = await page.$eval(
+            '.panel[data-slot="a"] img.final',
+            (img: HTMLImageElement) => img.getBoundingClientRect().width,
+          );
+          const scale = Math.max(1, Math.round(shown / model.width));
+          const label = `Download ${model.width * scale}×${model.height * scale}`;
+          equal((await page.textContent('.panel[data-slot="a"] .download'))!.trim(), label);
           const [download] = await Promise.all([
             page.waitForEvent("download"),
             page.click('.panel[data-slot="a"] .download'),
           ]);
-          const bytes = await Deno.readFile((await download.path())!);
+          const big = imageSize(await Deno.readFile((await download.path())!));
+          deepStrictEqual(big, { format: "png", width: model.width * scale, height: model.height * scale });
+          ok(scale > 1, `The image is shown at ${shown} px, no larger than the model's ${model.width} px`);
+          const [original] = await Promise.all([
+            page.waitForEvent("download"),
+            page.click('.panel[data-slot="a"] .download-original'),
+          ]);
+          const bytes = await Deno.readFile((await original.path())!);
           const decoded = imageSize(bytes);
           equal(decoded.width, model.width);
           equal(decoded.height, model.height);
-          ok(download.suggestedFilename().endsWith(decoded.format === "png" ? ".png" : ".jpg"));
+          ok(original.suggestedFilename().endsWith(decoded.format === "png" ? ".png" : ".jpg"));
           deepStrictEqual([...bytes], [...mine[final].image!], "The download is not the final frame's image");
           equal(await page.locator("#history-list .history-item").count(), 1);
         });
@@ -157,7 +214,8 @@ Deno.test({
     );
 
     await t.step("the cancel button stops a running job before its last step", async () => {
-      await withClient(browser, server!, async ({ page, wire }) => {
+      await withClient(browser, server!, async (client) => {
+        const { page, wire } = client;
         await typeInto(page, "#steps", model.maxSteps);
         // Click Cancel from inside the page as soon as the job runs, so a fast server cannot finish first.
         await page.evaluate(() => {
@@ -178,9 +236,9 @@ Deno.test({
           wire.some((w) => w.type === "sent" && w.json!.type === "cancel" && w.id === id),
           "No cancel message was sent",
         );
-        await page.waitForTimeout(300);
+        // `cancelled` is the job's last event: anything else for it would have come before.
+        await waitForWire(client, (w) => w.id === id && w.type === "cancelled");
         const mine = wire.filter((w) => w.id === id);
-        ok(mine.some((w) => w.type === "cancelled"), "The server sent no cancelled event");
         ok(
           !mine.some((w) => w.type === "final" || w.type === "done"),
           "A cancelled job still sent its final image",
@@ -196,16 +254,17 @@ Deno.test({
     });
 
     await t.step(
-      "A/B mode streams GAG and no guidance side by side over one socket and shows two different images",
+      "A/B mode streams no guidance and GAG side by side over one socket and shows two different images",
       async () => {
         await withClient(browser, server!, async (client) => {
           const { page, wire } = client;
           await page.check("#ab");
-          ok(await page.isChecked('.slot[data-slot="a"] input[value="gag"]'), "A does not default to GAG");
           ok(
-            await page.isChecked('.slot[data-slot="b"] input[value="none"]'),
-            "B does not default to no guidance",
+            await page.isChecked('.slot[data-slot="a"] input[value="none"]'),
+            "Turning A/B on changed A's mode",
           );
+          ok(await page.isChecked('.slot[data-slot="b"] input[value="gag"]'), "B does not default to GAG");
+          ok((await page.textContent("#status"))!.includes("B uses GAG"), "The switch to GAG in B is silent");
           ok(await page.isVisible('.panel[data-slot="b"] canvas'), "The B canvas is not shown");
           await submitPrompt(page, "a large eight");
           await waitForPanel(page, "a", "done");
@@ -216,12 +275,12 @@ Deno.test({
           const requests = ids.map((id) => wire.find((w) => w.type === "sent" && w.id === id)!.json!);
           equal(requests[0].seed, requests[1].seed, "A and B used different seeds");
           equal(requests[0].prompt, requests[1].prompt);
-          deepStrictEqual(requests.map((r) => r.guidance?.mode), ["gag", "none"]);
+          deepStrictEqual(requests.map((r) => r.guidance?.mode), ["none", "gag"]);
           for (const id of ids) {
             ok(wire.some((w) => w.id === id && w.type === "preview"), `No previews streamed for ${id}`);
           }
           const modes = ids.map((id) => wire.find((w) => w.id === id && w.type === "done")!.json!.mode);
-          deepStrictEqual(modes, ["gag", "none"], "The server reports other modes than were asked");
+          deepStrictEqual(modes, ["none", "gag"], "The server reports other modes than were asked");
 
           const [a, b] = [await finalPixels(page, "a"), await finalPixels(page, "b")];
           equal(a.length, model.width * model.height * 4);
@@ -268,13 +327,27 @@ Deno.test({
           const error = wire.find((w) => w.type === "error");
           if (!error) throw new Error("The server sent no error event");
           equal(error.json!.field, "steps");
-          equal((await page.textContent("#err-steps"))!.trim(), error.json!.message);
+          // Beside the field the message need not name it again; it shows there and nowhere else.
+          const shown = `Must be between 1 and ${model.maxSteps}: current value is ${model.maxSteps + 1}`;
+          equal(
+            error.json!.message,
+            `Cannot generate as 'steps' ${shown.charAt(0).toLowerCase()}${shown.slice(1)}`,
+          );
+          equal((await page.textContent("#err-steps"))!.trim(), shown);
           equal(await page.getAttribute("#steps", "aria-invalid"), "true");
+          const copies = await page.evaluate(
+            (text) =>
+              [...document.querySelectorAll("body *")].filter((el) => el.children.length === 0)
+                .filter((el) => el.textContent?.includes(text)).length,
+            `between 1 and ${model.maxSteps}`,
+          );
+          equal(copies, 1, "The error shows in more than one place");
           equal(
             (await page.textContent("#err-general"))!.trim(),
             "",
             "The error also showed as a general error",
           );
+          equal((await page.textContent('.panel[data-slot="a"] .panel-error'))!.trim(), "");
           ok(!wire.some((w) => w.type === "started"), "The server started a job with too many steps");
           // Fixing the value clears the message.
           await typeInto(page, "#steps", model.defaultSteps);
@@ -295,11 +368,95 @@ Deno.test({
           await page.waitForSelector(`${slot}:not(:empty)`);
           const error = wire.find((w) => w.type === "error");
           equal(error?.json?.field, "guidance.scale");
-          equal((await page.textContent(slot))!.trim(), error!.json!.message);
+          equal(
+            (await page.textContent(slot))!.trim(),
+            `Must be between 0 and ${max}: current value is ${max * 10 + 1}`,
+          );
           equal(await page.getAttribute("#a-guidance-scale", "aria-invalid"), "true");
         });
       },
     );
+
+    await t.step("a value the server's schema rejects reads in the same wording as the others", async () => {
+      await withClient(browser, server!, async ({ page, wire }) => {
+        await typeInto(page, "#steps", 1.5);
+        await submitPrompt(page, "a small 3");
+        await page.waitForSelector("#err-steps:not(:empty)");
+        equal(wire.find((w) => w.type === "error")?.json?.field, "steps");
+        equal((await page.textContent("#err-steps"))!.trim(), "Must be an integer: current value is 1.5");
+      });
+    });
+
+    await t.step("a GAG scale in the over-guiding region is marked under its slider", async () => {
+      await withClient(browser, server!, async ({ page }) => {
+        const listed = (model.guidance as { overGuiding?: { gag?: number } }).overGuiding?.gag;
+        const over = listed ?? model.guidance.defaults.gag.scale * 4;
+        await page.check('.slot[data-slot="a"] input[value="gag"]', { force: true });
+        const note = '.slot[data-slot="a"] [data-field="guidance.scale"] .over';
+        ok(await page.isHidden(note), "The default scale is marked as over-guiding");
+        await typeInto(page, "#a-guidance-scale", over + 1);
+        ok(await page.isVisible(note), `A scale of ${over + 1} is not marked as over-guiding`);
+        ok((await page.textContent(note))!.includes(`From ${over} on`));
+        await page.click('.slot[data-slot="a"] [data-field="guidance.scale"] .reset');
+        ok(await page.isHidden(note), "Reset left the over-guiding note");
+      });
+    });
+
+    await t.step("a typed seed is used once; locking it keeps it for the next images", async () => {
+      await withClient(browser, server!, async ({ page, wire }) => {
+        await typeInto(page, "#seed", 1234);
+        equal(await page.getAttribute("#lock", "aria-pressed"), "false", "Typing a seed locked it");
+        await submitPrompt(page, "a small 3");
+        await waitForPanel(page, "a", "done");
+        await page.press("#prompt", "Enter");
+        await waitForPanel(page, "a", "done");
+        deepStrictEqual(sentGenerates(wire).map((r) => r.seed === 1234), [true, false]);
+
+        await typeInto(page, "#seed", 4321);
+        await page.click("#lock");
+        equal(await page.getAttribute("#lock", "aria-pressed"), "true", "The lock click did not lock");
+        for (let i = 0; i < 2; i++) {
+          await page.press("#prompt", "Enter");
+          await waitForPanel(page, "a", "done");
+        }
+        deepStrictEqual(sentGenerates(wire).slice(2).map((r) => r.seed), [4321, 4321]);
+      });
+    });
+
+    await t.step("an empty prompt says it gives an unconditional sample", async () => {
+      await withClient(browser, server!, async ({ page }) => {
+        await submitPrompt(page, "");
+        await waitForPanel(page, "a", "done");
+        ok(
+          (await page.textContent("#prompt-note"))!.includes("unconditional"),
+          "No note on the empty prompt",
+        );
+        await submitPrompt(page, "a small 3");
+        await waitForPanel(page, "a", "done");
+        equal((await page.textContent("#prompt-note"))!.trim(), "");
+      });
+    });
+
+    await t.step("the model menu lists every model and a generation uses the one picked", async () => {
+      await withClient(browser, server!, async ({ page, wire }) => {
+        const options = await page.$$eval(
+          "#model option",
+          (els) => els.map((o) => (o as HTMLOptionElement).value),
+        );
+        deepStrictEqual(options, models.map((m) => m.id));
+        const other = models.find((m) => m.id !== model.id);
+        if (!other) return; // a server with one model has nothing to switch to
+        await page.selectOption("#model", other.id);
+        equal(
+          await page.textContent("#steps-hint"),
+          `default\u00a0${other.defaultSteps} · max\u00a0${other.maxSteps}`,
+        );
+        await submitPrompt(page, "a small 3");
+        await waitForPanel(page, "a", "done");
+        equal(sentGenerates(wire).at(-1)!.model, other.id);
+        equal(wire.find((w) => w.type === "started")!.json!.model, other.id);
+      });
+    });
 
     await t.step("a history item restores the settings it was made with, also after a reload", async () => {
       await withClient(browser, server!, async ({ page }) => {
@@ -314,8 +471,10 @@ Deno.test({
         await page.fill("#prompt", "something else");
         await typeInto(page, "#steps", steps + 1);
         await page.check('.slot[data-slot="a"] input[value="none"]', { force: true });
+        await submitPrompt(page, "something else");
+        await waitForPanel(page, "a", "done");
         await page.click("#lock");
-        await page.click("#history-list .history-item");
+        await page.click('#history-list .history-item[aria-label*="a thin two upright"]');
         equal(await page.inputValue("#prompt"), "a thin two upright");
         equal(await page.inputValue("#steps"), String(steps));
         equal(await page.inputValue("#seed"), seed);
@@ -325,6 +484,12 @@ Deno.test({
           "The guidance mode was not restored",
         );
         ok((await page.textContent("#status"))!.startsWith("Restored"));
+        await waitForPanel(page, "a", "done");
+        ok(
+          (await page.textContent('.panel[data-slot="a"] .panel-label'))!.includes("PLADIS"),
+          "The panel does not show the restored job's label",
+        );
+        ok(await page.isVisible('.panel[data-slot="a"] img.final'), "The restored image is not shown");
       });
     });
 
@@ -483,6 +648,27 @@ Deno.test({
           '.slot[data-slot="a"] [role="radiogroup"]',
           '.slot[data-slot="b"] [role="radiogroup"]',
         ], 1280);
+        // The model menu shows its whole entry, and "max 8" in the steps hint stays on one line.
+        const fits = await page.$eval("#model", (select: HTMLSelectElement) => {
+          const style = getComputedStyle(select);
+          const ctx = document.createElement("canvas").getContext("2d")!;
+          ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+          const text = select.selectedOptions[0].textContent!;
+          const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) -
+            16;
+          return { text, width: ctx.measureText(text).width, room };
+        });
+        ok(fits.width <= fits.room, `The model menu cuts "${fits.text}" off: ${JSON.stringify(fits)}`);
+        const lines = await page.$eval("#steps-hint", (hint) => {
+          const text = hint.firstChild!;
+          const at = text.textContent!.indexOf("max");
+          const range = document.createRange();
+          range.setStart(text, at);
+          range.setEnd(text, text.textContent!.length);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        });
+        equal(lines, 1, "The steps hint breaks inside its maximum");
+        if (model.name) ok((await page.textContent("#model-hint"))!.length > 0 || !model.name.includes("("));
         const form = (await page.locator(".prompt-card").boundingBox())!;
         const output = (await page.locator(".output").boundingBox())!;
         ok(output.x > form.x + form.width - 1, "The output is not beside the form on a desktop");

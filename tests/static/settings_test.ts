@@ -35,7 +35,7 @@ const MODEL = {
 
 Deno.test("guidanceParams() gives one slider per parameter with the model's default and range", () => {
   deepStrictEqual(guidanceParams(MODEL, "gag"), [
-    { name: "scale", label: "Scale", min: 0, max: 30, step: 0.1, value: 10 },
+    { name: "scale", label: "Scale", min: 0, max: 30, step: 0.1, value: 10, overFrom: 40 },
     { name: "eta", label: "Eta (η)", min: 0, max: 100, step: 1, value: 15 },
     { name: "zeta", label: "Zeta (ζ)", min: 0, max: 1, step: 0.01, value: 0 },
   ]);
