@@ -75,6 +75,7 @@ try {
     }),
     log: (m) => log("info", m),
     lazy: config.LOAD_MODELS === "lazy",
+    batching: { maxBatch: config.BATCH_MAX_ROWS, maxWaitMs: config.BATCH_MAX_WAIT_MS },
   });
   Object.assign(state.startup, state.engine.stages);
   state.startup.models = Math.round(performance.now() - started);

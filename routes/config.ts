@@ -30,8 +30,12 @@ export const ConfigSchema = z.object({
   MAX_WS_MESSAGE_BYTES: int(16_384, 256, 1 << 20),
   MAX_JOBS_PER_SOCKET: int(4, 1, 64),
   MAX_IMAGE_SIZE: int(1024, 8, 4096),
-  /** Jobs run at once (per backend device). */
-  CONCURRENCY: int(1, 1, 64),
+  /** Jobs run at once (per backend device); running jobs of one model share denoiser calls. */
+  CONCURRENCY: int(8, 1, 64),
+  /** Most rows (one per job, two with CFG) in one batched denoiser call; 1 turns batching off. */
+  BATCH_MAX_ROWS: int(8, 1, 256),
+  /** Longest wait (ms) of a batch for the other running jobs' calls. */
+  BATCH_MAX_WAIT_MS: int(2, 0, 1000),
   /** Jobs waiting beyond the running ones before requests get 429 / busy. */
   QUEUE_SIZE: int(16, 0, 10_000),
   /** Grace for running jobs on SIGTERM before they are cancelled. */
