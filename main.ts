@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cachedPatch, createEngine, guidancePatch } from "./sampler/mod.ts";
+import { cachedPatch, createEngine, decodesAsPatchedOnnx, guidancePatch } from "./sampler/mod.ts";
 import { createApp, createSchemas, JobQueue, parseConfig, type ServerState } from "./routes/mod.ts";
 
 /** Bumped when the patcher's output changes, so cached patched models are rebuilt. */
@@ -27,6 +27,7 @@ const state: ServerState = {
   queue: new JobQueue(config.CONCURRENCY, config.QUEUE_SIZE),
   schemas: createSchemas({ maxPromptChars: config.MAX_PROMPT_CHARS, maxImageSize: config.MAX_IMAGE_SIZE }),
   sockets: new Set(),
+  loadErrors: new Map(),
   phase: "starting",
   startup: { imports: Math.round(performance.now()) },
   log,
@@ -71,6 +72,7 @@ try {
     backend: config.BACKEND,
     patch: cachedPatch(guidancePatch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
       version: PATCH_VERSION,
+      verify: decodesAsPatchedOnnx,
       onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
     }),
     log: (m) => log("info", m),

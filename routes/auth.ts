@@ -13,15 +13,27 @@ function equal(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Options of {@linkcode bearerAuth}. */
+export interface BearerAuthOptions {
+  /**
+   * Also accept `?token=`: only for WebSockets, which browsers cannot give headers. Elsewhere the token
+   * would end up in URLs and logs.
+   */
+  allowQuery?: boolean;
+}
+
 /**
- * Requires `Authorization: Bearer <token>` (or `?token=` for WebSockets, which browsers cannot give
- * headers) when `token` is set; passes everything when it is not.
+ * Requires `Authorization: Bearer <token>` (the scheme in any case) when `token` is set, or `?token=`
+ * where `allowQuery` is on; passes everything when no token is set.
  */
-export function bearerAuth(token: string | undefined): MiddlewareHandler {
+export function bearerAuth(
+  token: string | undefined,
+  { allowQuery = false }: BearerAuthOptions = {},
+): MiddlewareHandler {
   return async (c, next) => {
     if (!token) return await next();
-    const header = c.req.header("authorization") ?? "";
-    const given = header.startsWith("Bearer ") ? header.slice(7) : c.req.query("token") ?? "";
+    const scheme = (c.req.header("authorization") ?? "").match(/^bearer[ \t]+(\S.*)$/i);
+    const given = scheme?.[1].trim() ?? (allowQuery ? c.req.query("token") ?? "" : "");
     if (!given || !equal(given, token)) {
       throw apiError({
         code: "unauthorized",

@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   MAX_BODY_BYTES: int(16_384, 256, 1 << 20),
   MAX_WS_MESSAGE_BYTES: int(16_384, 256, 1 << 20),
   MAX_JOBS_PER_SOCKET: int(4, 1, 64),
+  /** How long a request body may take to arrive; a slower one gets 408. */
+  BODY_TIMEOUT_MS: int(10_000, 100, 600_000),
   MAX_IMAGE_SIZE: int(1024, 8, 4096),
   /** Jobs run at once (per backend device); running jobs of one model share denoiser calls. */
   CONCURRENCY: int(8, 1, 64),

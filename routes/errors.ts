@@ -14,7 +14,10 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
+  timeout: 408,
   too_large: 413,
+  unsupported_media_type: 415,
   busy: 429,
   internal: 500,
   unavailable: 503,
@@ -51,6 +54,27 @@ export function clientError(e: unknown): { body: ErrorBody; retryAfter?: number 
     return { body: { code: "busy", message: e.message }, retryAfter: e.retryAfterSeconds };
   }
   return undefined;
+}
+
+/**
+ * A message with the server's absolute paths made relative to the given roots (or cut to their last
+ * segment), so error bodies do not tell clients where the server keeps its files.
+ *
+ * @example
+ * ```ts
+ * redactPaths("Cannot load /srv/models/digits/denoiser.onnx", ["/srv/models"]); // "Cannot load digits/denoiser.onnx"
+ * ```
+ */
+export function redactPaths(message: string, roots: readonly string[] = []): string {
+  let out = message;
+  for (const root of roots) {
+    const trimmed = root.replace(/\/+$/, "");
+    if (trimmed.length > 1) out = out.replaceAll(`${trimmed}/`, "").replaceAll(trimmed, ".");
+  }
+  return out.replace(
+    /(^|[\s'"(=])((?:\/[^\s'"():,/]+){2,})/g,
+    (_, before: string, path: string) => before + path.slice(path.lastIndexOf("/") + 1),
+  );
 }
 
 /** Whether an error is a cancellation. */

@@ -1,5 +1,6 @@
 /**
- * `GET /healthz` (ready: 200 once models are loaded and warmed, 503 while starting or draining) and
+ * `GET /healthz` (ready: 200 once models are loaded and warmed; 503 while starting or draining, and while
+ * a model's last load failed, `status: "failed"` with the reasons in `failed`) and
  * `GET /livez` (the process answers).
  *
  * @module
@@ -11,9 +12,11 @@ import type { ServerState } from "./state.ts";
 export function healthRoutes(state: ServerState): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => {
-    const ready = state.phase === "ready";
+    const failed = Object.fromEntries(state.loadErrors ?? []);
+    const ready = state.phase === "ready" && !Object.keys(failed).length;
     return c.json({
-      status: ready ? "ok" : state.phase,
+      status: ready ? "ok" : state.phase === "ready" ? "failed" : state.phase,
+      ...(Object.keys(failed).length ? { failed } : {}),
       backend: state.engine?.backend.name ?? null,
       backendReason: state.engine?.backend.reason ?? null,
       models: state.engine?.models().map((m) => m.id) ?? [],

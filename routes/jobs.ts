@@ -6,7 +6,7 @@
  */
 import { HTTPException } from "hono/http-exception";
 import { encodeImage, type Engine, type Generation, type StepEvent } from "../sampler/mod.ts";
-import { clientError, type ErrorBody, isAbort } from "./errors.ts";
+import { clientError, type ErrorBody, isAbort, redactPaths } from "./errors.ts";
 import type { ImageFormat } from "./protocol.ts";
 import type { GenerateBody } from "./schemas.ts";
 import { readyEngine, type ServerState } from "./state.ts";
@@ -64,8 +64,9 @@ export async function runJob(
   const { format, size, ...request } = body;
   const prepared = engine.prepare(request);
   const generation = await state.queue.run(
-    (jobSignal) =>
-      engine.generate(prepared, {
+    async (jobSignal) => {
+      await loadModel(state, engine, prepared.model);
+      return await engine.generate(prepared, {
         signal: jobSignal,
         onStep: async (e) => {
           // Between steps the server reads sockets, cancels and health checks.
@@ -75,10 +76,37 @@ export async function runJob(
           const image = await encodeImage(await e.render(), { format: previews.format, size: previews.size });
           onPreview?.({ step: e.step, steps: e.steps, format: previews.format, image });
         },
-      }),
+      });
+    },
     { signal, onPosition: onPosition && ((position) => onPosition(position, prepared)) },
   );
   return { generation, image: await encodeImage(generation.image, { format, size }), format };
+}
+
+/**
+ * Loads a model before its job runs (at once when it is loaded already) and records in
+ * `state.loadErrors` whether that worked; a failure rejects with the reason, without server paths.
+ */
+async function loadModel(state: ServerState, engine: Engine, model: string): Promise<void> {
+  try {
+    await engine.load(model);
+  } catch (e) {
+    const reason = `Cannot load model '${model}': ${serverMessage(state, e)}`;
+    state.loadErrors?.set(model, reason);
+    state.log("error", `${reason} (${(e as Error).stack ?? e})`);
+    throw new ModelLoadError(reason, { cause: e });
+  }
+  state.loadErrors?.delete(model);
+}
+
+/** Thrown when a job's model cannot be loaded: an internal error whose message is safe to show. */
+class ModelLoadError extends Error {
+  override name = "ModelLoadError";
+}
+
+/** An error's message with the server's folders taken out. */
+function serverMessage(state: ServerState, e: unknown): string {
+  return redactPaths((e as Error)?.message ?? String(e), [state.config.MODELS_DIR, state.config.CACHE_DIR]);
 }
 
 /** What a failed job tells its client: it was cancelled, or an error body (with a retry hint for `busy`). */
@@ -100,9 +128,10 @@ export function jobFailure(state: ServerState, e: unknown, what: string): JobFai
   }
   const known = clientError(e);
   if (known) return { kind: "error", ...known };
-  state.log("error", `${what} failed: ${(e as Error).stack ?? e}`);
+  // A load failure was logged where it happened.
+  if (!(e instanceof ModelLoadError)) state.log("error", `${what} failed: ${(e as Error).stack ?? e}`);
   return {
     kind: "error",
-    body: { code: "internal", message: `Cannot finish ${what}: ${(e as Error).message ?? e}` },
+    body: { code: "internal", message: `Cannot finish ${what}: ${serverMessage(state, e)}` },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ERROR_STATUS } from "./errors.ts";
+import { GENERATE_HEADERS } from "./response_headers.ts";
 import type { Schemas } from "./schemas.ts";
 
 const errorSchema = {
@@ -73,13 +74,21 @@ export function openApiDocument(schemas: Schemas): Record<string, unknown> {
           },
           responses: {
             200: {
-              description: "The image; headers X-Seed, X-Steps, X-Guidance-Mode, X-Elapsed-Ms, X-Model",
+              description: "The image",
+              headers: Object.fromEntries(
+                Object.entries(GENERATE_HEADERS).map(([name, description]) => [
+                  name,
+                  { description, schema: { type: "string" } },
+                ]),
+              ),
               content: { "image/png": {}, "image/jpeg": {} },
             },
             [ERROR_STATUS.bad_request]: err("invalid request (names the field)"),
             [ERROR_STATUS.unauthorized]: err("missing or wrong bearer token"),
             [ERROR_STATUS.not_found]: err("unknown model"),
+            [ERROR_STATUS.method_not_allowed]: err("not POST; see Allow"),
             [ERROR_STATUS.too_large]: err("body too large"),
+            [ERROR_STATUS.unsupported_media_type]: err("the body is not declared as application/json"),
             [ERROR_STATUS.busy]: err("queue full; see Retry-After"),
             [ERROR_STATUS.internal]: err("the job failed on the server"),
             [ERROR_STATUS.unavailable]: err("starting or shutting down"),

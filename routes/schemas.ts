@@ -43,6 +43,9 @@ export function createSchemas({ maxPromptChars, maxImageSize }: SchemaLimits) {
     size: z.number().int().min(8).max(maxImageSize).optional(),
   });
   const Id = z.string().min(1).refine(
+    (s) => s.isWellFormed(),
+    "must be well-formed text: it holds a lone UTF-16 surrogate",
+  ).refine(
     (s) => new TextEncoder().encode(s).length <= MAX_ID_BYTES,
     `must be at most ${MAX_ID_BYTES} bytes`,
   );

@@ -20,7 +20,11 @@ export interface SocketPeer {
   send(data: string | Uint8Array<ArrayBuffer>): void;
   /** Bytes given to `send` and not yet written to the network. */
   bufferedAmount(): number;
+  close(code: number, reason: string): void;
 }
+
+/** The close code for a message over the size limit (RFC 6455 "message too big"). */
+export const CLOSE_TOO_BIG = 1009;
 
 /** What the transport calls on a session. */
 export interface SocketSession {
@@ -33,6 +37,21 @@ export interface SocketSession {
 }
 
 type Generate = Extract<WsMessage, { type: "generate" }>;
+
+/**
+ * The size of a message in bytes (UTF-8 for text), counted only as far as needed to compare it with
+ * `limit`: text longer than `limit` UTF-16 units is over it without encoding a copy.
+ */
+function messageBytes(data: unknown, limit: number): number {
+  if (typeof data === "string") {
+    // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length.
+    if (data.length > limit || data.length * 3 <= limit) return data.length;
+    return new TextEncoder().encode(data).length;
+  }
+  if (data instanceof Blob) return data.size;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
 
 /** Starts the bookkeeping of one open socket. */
 export function socketSession(state: ServerState, peer: SocketPeer): SocketSession {
@@ -90,6 +109,7 @@ export function socketSession(state: ServerState, peer: SocketPeer): SocketSessi
         cfg: gen.cfg,
         elapsedMs: Math.round(gen.elapsedMs),
         ...(gen.unknownWords.length ? { unknownWords: gen.unknownWords } : {}),
+        ...(gen.truncated ? { truncated: true } : {}),
       });
     } catch (e) {
       if (controller.signal.aborted) return send({ type: "cancelled", id });
@@ -101,19 +121,21 @@ export function socketSession(state: ServerState, peer: SocketPeer): SocketSessi
     }
   };
 
+  let closing = false;
   const onMessage = (data: unknown) => {
-    if (typeof data !== "string") {
-      return fail(null, { code: "bad_request", message: "Cannot read a binary message: send JSON text" });
-    }
-    // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: encode only when the limit may be passed.
-    const bytes = data.length * 3 > config.MAX_WS_MESSAGE_BYTES
-      ? new TextEncoder().encode(data).length
-      : data.length;
+    if (closing) return;
+    // The transport has the whole message in memory by now: close at once so the client cannot repeat it.
+    const bytes = messageBytes(data, config.MAX_WS_MESSAGE_BYTES);
     if (bytes > config.MAX_WS_MESSAGE_BYTES) {
-      return fail(null, {
+      fail(null, {
         code: "too_large",
         message: `Cannot read a message longer than ${config.MAX_WS_MESSAGE_BYTES} bytes: ${bytes}`,
       });
+      closing = true;
+      return peer.close(CLOSE_TOO_BIG, `message over ${config.MAX_WS_MESSAGE_BYTES} bytes`);
+    }
+    if (typeof data !== "string") {
+      return fail(null, { code: "bad_request", message: "Cannot read a binary message: send JSON text" });
     }
     let json: unknown;
     try {
@@ -156,6 +178,7 @@ export function socketSession(state: ServerState, peer: SocketPeer): SocketSessi
   return {
     onMessage,
     onClose: () => {
+      closing = true;
       for (const job of jobs.values()) job.abort();
     },
     jobs: () => [...jobs.keys()],

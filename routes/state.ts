@@ -20,6 +20,11 @@ export interface ServerState {
   sockets: Set<{ close(code?: number, reason?: string): void }>;
   /** `ready` once models are loaded (and warmed); `draining` after SIGTERM. */
   phase: "starting" | "ready" | "draining";
+  /**
+   * Models whose last load failed (lazy loading, or a reload after an idle release), with the reason as
+   * clients see it; /healthz is 503 while any is listed. A later successful load removes the entry.
+   */
+  loadErrors?: Map<string, string>;
   /** Start-up stage timings (ms), reported by /healthz. */
   startup: Record<string, number>;
   log: (level: "debug" | "info" | "warn" | "error", message: string) => void;

@@ -14,20 +14,7 @@ import type { WSContext } from "hono/ws";
 import { apiError } from "./errors.ts";
 import { type SocketSession, socketSession } from "./socket_session.ts";
 import { readyEngine, type ServerState } from "./state.ts";
-
-/** Whether the Origin of an upgrade request may open a socket. */
-function originAllowed(
-  origin: string | undefined,
-  host: string | undefined,
-  allowed: readonly string[],
-): boolean {
-  if (!origin || allowed.includes("*") || allowed.includes(origin)) return true;
-  try {
-    return new URL(origin).host === host;
-  } catch {
-    return false;
-  }
-}
+import { wsOriginAllowed } from "./ws_origin.ts";
 
 /** The WebSocket app. */
 export function wsRoutes(state: ServerState): Hono {
@@ -35,7 +22,8 @@ export function wsRoutes(state: ServerState): Hono {
   app.get(
     "/ws",
     async (c, next) => {
-      if (!originAllowed(c.req.header("origin"), c.req.header("host"), state.config.WS_ORIGINS)) {
+      const { WS_ORIGINS: allowed, HOST: host } = state.config;
+      if (!wsOriginAllowed(c.req.header("origin"), { allowed, host })) {
         throw apiError({
           code: "forbidden",
           message: `Cannot open a socket from origin ${c.req.header("origin")}`,
@@ -50,6 +38,7 @@ export function wsRoutes(state: ServerState): Hono {
         isOpen: () => socket?.readyState === 1,
         send: (data) => socket?.send(data),
         bufferedAmount: () => (socket?.raw as WebSocket | undefined)?.bufferedAmount ?? 0,
+        close: (code, reason) => socket?.close(code, reason),
       });
       return {
         onOpen(_event, ws) {
