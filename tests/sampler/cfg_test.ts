@@ -32,8 +32,6 @@ Deno.test("APG's norm threshold bounds the update by (w - 1)·r per sample", () 
 
 Deno.test({
   name: "APG equals CFG end to end with neutral parameters, and APG combines with GAG",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const engine = await testEngine("wasm");
     try {
