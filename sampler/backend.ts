@@ -41,7 +41,18 @@ export const OPTIMIZATION_LEVELS = ["disabled", "basic", "extended", "all"] as c
 export interface SessionOptions {
   /** onnxruntime's graph optimisation level (default `all`); lower levels create sessions faster. */
   optimization?: typeof OPTIMIZATION_LEVELS[number];
+  /**
+   * Settings for multi-gigabyte models, as onnxruntime-web's SD-Turbo example uses them: no memory-pattern
+   * planning and no CPU arena, initializers allocated straight with the device allocator, no prepacked
+   * copies of the weights.
+   */
+  large?: boolean;
+  /** External data files (onnxruntime-web only), by the path the model names them with. */
+  externalData?: readonly { path: string; data: Uint8Array }[];
 }
+
+/** onnxruntime session config entries of `large` sessions. */
+const LARGE_MODEL_ENTRIES = { use_device_allocator_for_initializers: "1", disable_prepacking: "1" };
 
 /** A started backend. */
 export interface Backend {
@@ -135,12 +146,15 @@ export function ortBackend(
     name,
     reason,
     float16,
-    async createSession(model, label, { optimization = "all" } = {}) {
+    async createSession(model, label, { optimization = "all", large = false, externalData } = {}) {
+      const session = { ...(extra?.session as object | undefined), ...(large ? LARGE_MODEL_ENTRIES : {}) };
       try {
         const s = await ort.InferenceSession.create(model, {
           executionProviders: providers,
           graphOptimizationLevel: optimization,
-          ...(extra ? { extra } : {}),
+          ...(large ? { enableMemPattern: false, enableCpuMemArena: false } : {}),
+          ...(externalData ? { externalData } : {}),
+          ...(extra || large ? { extra: { ...extra, session } } : {}),
         });
         return wrap(ort, s, label);
       } catch (e) {

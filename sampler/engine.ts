@@ -23,6 +23,8 @@ export type PipelineLoader<M extends Manifest = Manifest> = (
   manifest: M,
   backend: Backend,
   patch: PatchFn,
+  /** Where a loader reports what it worked around (a missing optional file). */
+  log?: (message: string) => void,
 ) => Promise<Pipeline>;
 
 /** A {@linkcode PipelineLoader} per manifest kind; a kind left out cannot be loaded. */
@@ -153,7 +155,7 @@ export async function startEngine(options: StartEngineOptions): Promise<Engine> 
       };
       try {
         const loader = loaders[e.manifest.kind] as PipelineLoader;
-        const p = await loader(e.source, e.manifest, backend, timedPatch);
+        const p = await loader(e.source, e.manifest, backend, timedPatch, log);
         const total = performance.now() - start;
         stages[`${e.manifest.id}.patch`] = Math.round(patchMs);
         stages[`${e.manifest.id}.sessions`] = Math.round(total - patchMs);

@@ -37,6 +37,19 @@ export async function readModelFile(source: ModelSource, file: string): Promise<
 }
 
 /**
+ * The external data file a model has next to it by the common convention (`<file>_data`, as torch.onnx and
+ * optimum write it), for onnxruntime-web's `externalData`; `undefined` when there is none.
+ */
+export async function readExternalData(
+  source: ModelSource,
+  file: string,
+): Promise<{ path: string; data: Uint8Array }[] | undefined> {
+  const name = `${file}_data`;
+  if (!(await source.exists(name))) return undefined;
+  return [{ path: name.slice(name.lastIndexOf("/") + 1), data: await readModelFile(source, name) }];
+}
+
+/**
  * Creates a session and checks that it has the named inputs and outputs with the element types the
  * manifest gives (`types`: tensor name → type), so a wrong manifest or a wrong file fails at start with
  * the file and tensor named.

@@ -12,7 +12,13 @@ import type { Pipeline } from "./pipeline.ts";
 import type { PatchFn } from "./guidance_patch.ts";
 import { jobGuidanceFeeds } from "./job_feeds.ts";
 import type { SdManifest } from "./manifest.ts";
-import { openTypedSession, readModelFile, readTokenizer, type TensorRule } from "./model_files.ts";
+import {
+  openTypedSession,
+  readExternalData,
+  readModelFile,
+  readTokenizer,
+  type TensorRule,
+} from "./model_files.ts";
 import type { ModelSource } from "./model_source.ts";
 import { textEncoding } from "./text.ts";
 import { decodePreview, planarToRgba, type Rgba } from "./preview.ts";
@@ -69,14 +75,24 @@ export async function loadSdPipeline(
     tensors: Record<string, TensorRule>,
     outputs: string[],
     bytes?: Uint8Array,
-  ) =>
-    await openTypedSession(
+  ) => {
+    const externalData = await readExternalData(source, file);
+    if (externalData && backend.name === "native") {
+      throw new Error(
+        `Cannot load model file ${source.path(file)} as its weights are in ${externalData[0].path}, which ` +
+          `the native backend cannot read from memory: use BACKEND=wasm or webgpu`,
+      );
+    }
+    // SD components are gigabytes: the large-model settings keep onnxruntime from holding extra copies.
+    return await openTypedSession(
       backend,
       bytes ?? await readModelFile(source, file),
       source.path(file),
       tensors,
       outputs,
+      { optimization: manifest.optimization, large: true, externalData },
     );
+  };
   const teFile = pick(te, backend, source);
   const textEncoder = await open(teFile, {
     [te.input]: { allowed: ["int32", "int64"], declared: te.inputType },

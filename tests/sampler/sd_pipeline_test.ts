@@ -151,6 +151,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a UNet whose weights are in external data gives the same image as with them inline",
+  ...E2E,
+  async fn() {
+    const images: Uint8ClampedArray[] = [];
+    for (const externalData of [false, true]) {
+      const dir = await Deno.makeTempDir();
+      await writeSdModel(dir, "tiny-sd", { externalData });
+      assert.equal(
+        await Deno.stat(join(dir, "tiny-sd/unet/model.float32.onnx_data")).then(() => true, () => false),
+        externalData,
+      );
+      const engine = await createEngine({
+        modelsDir: dir,
+        backend: "wasm",
+        patch: guidancePatch,
+        log: () => {},
+      });
+      try {
+        const job = engine.prepare({ prompt: "a red cat", steps: 2, seed: 4, guidance: { mode: "gag" } });
+        images.push((await engine.generate(job)).image.data);
+      } finally {
+        await engine.close();
+      }
+    }
+    assert.deepEqual(images[1], images[0]);
+  },
+});
+
+Deno.test({
   name: "a missing, float16-only or mismatched preview decoder falls back to latent2rgb with one warning",
   ...E2E,
   async fn() {
