@@ -67,6 +67,11 @@ export interface Server {
   startup: Promise<StartupStages>;
   /** The tail of what the server printed, for failure messages. */
   output(): string;
+  /**
+   * Resolves with the first line the server printed (before or after the call, within the kept tail) that
+   * matches; rejects when the server exits without printing one.
+   */
+  waitForLine(pattern: RegExp): Promise<string>;
   /** Resolves when the process exits. */
   status: Promise<Deno.CommandStatus>;
   /** Sends a signal to the process (no-op once it has exited). */
@@ -154,7 +159,13 @@ export async function startServer(options: LaunchOptions = {}): Promise<Server> 
   const listening = Promise.withResolvers<string>();
   const startup = Promise.withResolvers<StartupStages>();
   startup.promise.catch(() => {});
+  const waiters = new Set<{ pattern: RegExp; found: PromiseWithResolvers<string> }>();
   const spawned = await spawn(options, (line) => {
+    for (const w of waiters) {
+      if (!w.pattern.test(line)) continue;
+      waiters.delete(w);
+      w.found.resolve(line);
+    }
     const listen = line.match(/Listening on (https?:\/\/[^/\s]+)/);
     if (listen) listening.resolve(listen[1].replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1"));
     const ready = line.match(/ready in \d+ ms \((\{.*\})\)/);
@@ -167,6 +178,8 @@ export async function startServer(options: LaunchOptions = {}): Promise<Server> 
     const error = new Error(`The server exited with code ${s.code}`);
     listening.reject(error);
     startup.reject(error);
+    for (const w of waiters) w.found.reject(error);
+    waiters.clear();
     return s;
   });
   const kill = (signal: Deno.Signal = "SIGTERM") => {
@@ -226,6 +239,14 @@ export async function startServer(options: LaunchOptions = {}): Promise<Server> 
       listeningAt,
       startup: startup.promise,
       output,
+      waitForLine(pattern) {
+        const seen = output().split("\n").find((line) => pattern.test(line));
+        if (seen !== undefined) return Promise.resolve(seen);
+        const found = Promise.withResolvers<string>();
+        if (exited) found.reject(new Error(`The server exited without printing a line matching ${pattern}`));
+        else waiters.add({ pattern, found });
+        return found.promise;
+      },
       status,
       kill,
       ready,
