@@ -151,6 +151,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the fixture shows a wrong pad id: padding with the end token instead of '!' changes the image",
+  ...E2E,
+  async fn() {
+    const images: Uint8ClampedArray[] = [];
+    for (const padToken of ["!", "<|endoftext|>"]) {
+      const dir = await Deno.makeTempDir();
+      const root = await writeSdModel(dir);
+      const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
+      m.tokenizer.padToken = padToken;
+      await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
+      const engine = await createEngine({
+        modelsDir: dir,
+        backend: "wasm",
+        patch: guidancePatch,
+        log: () => {},
+      });
+      try {
+        images.push(
+          (await engine.generate(engine.prepare({ prompt: "a red cat", steps: 1, seed: 2 }))).image.data,
+        );
+      } finally {
+        await engine.close();
+      }
+    }
+    assert.notDeepEqual(images[1], images[0]);
+  },
+});
+
+Deno.test({
   name: "a UNet whose weights are in external data gives the same image as with them inline",
   ...E2E,
   async fn() {
