@@ -6,7 +6,6 @@
  *
  * @module
  */
-import onnx from "onnx-proto";
 import type { Backend, TensorData } from "./backend.ts";
 import type { SdManifest } from "./manifest.ts";
 import { openTypedSession, readModelFile } from "./model_files.ts";
@@ -17,18 +16,64 @@ type PreviewDecoder = NonNullable<SdManifest["previewDecoder"]>;
 
 const FLOATS = ["float32", "float16"] as const;
 
+/** Calls `visit` with each length-delimited field of one protobuf message (varints and fixed ones skipped). */
+function scanMessage(bytes: Uint8Array, visit: (field: number, value: Uint8Array) => void): void {
+  let i = 0;
+  const varint = () => {
+    let value = 0, scale = 1, byte;
+    do {
+      byte = bytes[i++];
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
+    } while (byte & 0x80 && i < bytes.length);
+    return value;
+  };
+  while (i < bytes.length) {
+    const tag = varint(), wire = tag % 8;
+    if (wire === 0) varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else if (wire === 2) {
+      const n = varint();
+      visit(Math.floor(tag / 8), bytes.subarray(i, i + n));
+      i += n;
+    } else throw new Error(`Cannot read the ONNX model as it has protobuf wire type ${wire}`);
+  }
+}
+
+/** The nodes of an ONNX model's main graph: op type, inputs and outputs (ModelProto.graph = 7, GraphProto.node = 1). */
+function graphNodes(model: Uint8Array): { op: string; inputs: string[]; outputs: string[] }[] {
+  const text = new TextDecoder();
+  const nodes: { op: string; inputs: string[]; outputs: string[] }[] = [];
+  scanMessage(model, (field, graph) => {
+    if (field !== 7) return;
+    scanMessage(graph, (field, bytes) => {
+      if (field !== 1) return;
+      const node = { op: "", inputs: [] as string[], outputs: [] as string[] };
+      // NodeProto: input = 1, output = 2, op_type = 4.
+      scanMessage(bytes, (f, v) => {
+        if (f === 1) node.inputs.push(text.decode(v));
+        else if (f === 2) node.outputs.push(text.decode(v));
+        else if (f === 4) node.op = text.decode(v);
+      });
+      nodes.push(node);
+    });
+  });
+  return nodes;
+}
+
 /**
  * The value range of a decoder's image, read from the op that produces it: diffusers' `AutoencoderTiny`
  * ends with `x.mul(2).sub(1)` ([-1, 1]); the original TAESD decoder ends with its last convolution, or a
- * clamp, ([0, 1]). Casts are looked through. `undefined` when the graph says neither.
+ * clamp, ([0, 1]). Casts are looked through. `undefined` when the graph says neither. The model is read
+ * with a few lines of protobuf rather than onnx-proto, so this module also runs in a page.
  */
 export function decoderRange(model: Uint8Array, output: string): [number, number] | undefined {
-  const graph = onnx.onnx.ModelProto.decode(model).graph;
-  const producer = new Map<string, onnx.onnx.INodeProto>();
-  for (const node of graph?.node ?? []) for (const o of node.output ?? []) producer.set(o, node);
+  const producer = new Map<string, { op: string; inputs: string[] }>();
+  for (const node of graphNodes(model)) for (const o of node.outputs) producer.set(o, node);
   let node = producer.get(output);
-  while (node && (node.opType === "Cast" || node.opType === "Identity")) node = producer.get(node.input![0]);
-  switch (node?.opType) {
+  while (node && (node.op === "Cast" || node.op === "Identity")) node = producer.get(node.inputs[0]);
+  switch (node?.op) {
     case "Sub":
       return [-1, 1];
     case "Conv":
