@@ -276,6 +276,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "onnxruntime reports the export's boundary types on wasm, native and WebGPU (float16 inside)",
+  ...E2E,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const root = await writeSdModel(dir);
+    const expected = {
+      "text_encoder/model.onnx": { input_ids: "int32", last_hidden_state: "float32" },
+      "unet/model.onnx": {
+        sample: "float32",
+        timestep: "int64",
+        encoder_hidden_states: "float32",
+        out_sample: "float32",
+      },
+      "vae_decoder/model.onnx": { latent_sample: "float32", sample: "float32" },
+    };
+    for (const name of ["wasm", "native", "webgpu"] as const) {
+      const backend = await createBackend(name);
+      for (const [file, types] of Object.entries(expected)) {
+        // The float16 files where float16 runs; the float32 variants (same boundary) elsewhere.
+        const path = backend.float16 ? file : file.replace(".onnx", ".float32.onnx");
+        const session = await backend.createSession(await Deno.readFile(join(root, path)), path);
+        try {
+          assert.deepEqual(session.types, types, `${name}: ${path}`);
+        } finally {
+          await session.release();
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
   name: "boundary types come from the files, not from the manifest",
   ...E2E,
   async fn() {
