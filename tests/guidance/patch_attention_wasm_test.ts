@@ -127,8 +127,9 @@ function hardRows(width: number): Float32Array[] {
   return rows;
 }
 
-Deno.test("the in-graph 1.5-entmax matches the sort-based reference to 1e-5 on hard rows", async () => {
-  for (const width of [9, 64, 256]) {
+Deno.test("the in-graph 1.5-entmax matches the sort-based reference on hard rows up to 4,096 keys", async () => {
+  // 4,096 keys (SD self-attention at 64×64 latents) is the largest row the Newton step table was measured on.
+  for (const width of [9, 64, 256, 4096]) {
     const rows = hardRows(width);
     const probe = buildProbabilityProbeModel(rows.length, width);
     const { model, report } = patchAttention(probe);
@@ -152,7 +153,11 @@ Deno.test("the in-graph 1.5-entmax matches the sort-based reference to 1e-5 on h
       assert.ok(maxRelativeError(dense.subarray(r * width, (r + 1) * width), softmax(row)) < 1e-6);
     });
     console.log(`  width ${width}: max |entmax graph − reference| ${worst.toExponential(2)}`);
-    assert.ok(worst <= 1e-5, `width ${width}: entmax error ${worst}`);
+    // The Newton steps reach the float64 threshold to ~1e-10 at every width; what is left is float32. At
+    // 4,096 keys, the row with scores within 1e-6 of the threshold (1,036 in the support) sums float32
+    // terms over the whole row and lands 1.8e-5 off; every other row stays under 1e-7.
+    const tolerance = width <= 256 ? 1e-5 : 4e-5;
+    assert.ok(worst <= tolerance, `width ${width}: entmax error ${worst}`);
     await session.release();
   }
 });
