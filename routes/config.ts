@@ -37,7 +37,7 @@ export const ConfigSchema = z.object({
   /** Most rows (one per job, two with CFG) in one batched denoiser call; 1 turns batching off. */
   BATCH_MAX_ROWS: int(8, 1, 256),
   /** Longest wait (ms) of a batch for the other running jobs' calls. */
-  BATCH_MAX_WAIT_MS: int(2, 0, 1000),
+  BATCH_MAX_WAIT_MS: int(10, 0, 1000),
   /** Jobs waiting beyond the running ones before requests get 429 / busy. */
   QUEUE_SIZE: int(16, 0, 10_000),
   /** Grace for running jobs on SIGTERM before they are cancelled. */

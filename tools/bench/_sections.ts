@@ -10,6 +10,7 @@ import { loadAverage, median } from "./_context.ts";
 import type { ColdStartResult } from "./_cold_start.ts";
 import type { BackendError, BackendResult } from "./_per_call.ts";
 import type { ServerResult } from "./_server.ts";
+import type { ThroughputResult } from "./_throughput.ts";
 import type { TorchResult } from "./_torch.ts";
 
 /** Everything one bench run measured. */
@@ -21,6 +22,7 @@ export interface BenchResults {
   backends: (BackendResult | BackendError)[];
   torch?: TorchResult | { skipped: string };
   server?: ServerResult;
+  throughput?: ThroughputResult;
   cold?: ColdStartResult[];
   seconds: number;
 }
@@ -268,6 +270,38 @@ export function serverSection(s: ServerResult): string[] {
   return md;
 }
 
+/** Jobs per second and latency, batched against unbatched, by clients and steps. */
+export function throughputSection(t: ThroughputResult): string[] {
+  const ratio = (r: { median: number; p10: number; p90: number }) =>
+    `**${fmt(r.median, 2)}×** (${fmt(r.p10, 2)}–${fmt(r.p90, 2)})`;
+  const rows = t.cells.map((c) => [
+    c.server === "batched" ? "batched (defaults)" : "unbatched (CONCURRENCY=1)",
+    c.steps,
+    c.clients,
+    c.jobs,
+    fmt(c.perSecond, 2),
+    fmt(c.latencyMs.p50, 0),
+    fmt(c.latencyMs.p95, 0),
+    c.failed,
+  ]);
+  return [
+    "",
+    `## Serving throughput, batched against unbatched (backend ${t.backend})`,
+    "",
+    `Two servers side by side; each client sends its next job (GAG, previews every step) when its last is ` +
+    `done. Windows of ${
+      fmt(t.windowMs / 1000, 0)
+    } s of every cell rotate over ${t.rounds} rounds, so drifting ` +
+    "load falls on all cells alike; jobs/s is over all windows, ratios are medians of per-round ratios.",
+    "",
+    markdownTable(["server", "steps", "WS clients", "jobs", "jobs / s", "p50 ms", "p95 ms", "failed"], rows),
+    "",
+    `1 step, batched server: 8 clients get ${ratio(t.eightOverOne)} the jobs/s of one sequential client ` +
+    `(target ≥ 1.6×); with 8 clients the batched server gives ${ratio(t.batchedOverUnbatched)} the ` +
+    "unbatched one's.",
+  ];
+}
+
 /** Cold starts with and without the patched-model cache. */
 export function coldStartSection(cold: ColdStartResult[]): string[] {
   const md: string[] = [];
@@ -317,6 +351,7 @@ export function report(r: BenchResults): string {
     ...headerSection(r),
     ...(r.backends.length ? [...perCallSection(r), ...generationSection(r)] : []),
     ...(r.server ? serverSection(r.server) : []),
+    ...(r.throughput ? throughputSection(r.throughput) : []),
     ...(r.cold?.length ? coldStartSection(r.cold) : []),
     "",
     `Bench runtime: ${fmt(r.seconds, 0)} s.`,

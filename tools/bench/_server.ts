@@ -117,7 +117,7 @@ export async function serverBench(ctx: BenchContext, serverBackend: string | und
     return {
       backend: health.backend as string,
       backendReason: health.backendReason as string,
-      concurrency: "server default (CONCURRENCY=1)",
+      concurrency: "server defaults (CONCURRENCY=8, batched)",
       latency,
       overhead,
       throughput,

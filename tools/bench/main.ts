@@ -8,7 +8,9 @@
  * - the same denoiser in PyTorch eager (what a user would run instead), where python3-torch is installed;
  * - the real server (`main.ts`): request → first preview and → final PNG over HTTP and WS, preview
  *   overhead, throughput with 1, 4 and 8 WS clients, memory, and cold start with and without the
- *   patched-model cache, on the server's backend and on onnxruntime-node.
+ *   patched-model cache, on the server's backend and on onnxruntime-node;
+ * - serving throughput batched against unbatched: jobs/s and latency for 1, 4, 8 and 16 WS clients at 1
+ *   and 4 steps (`_throughput.ts`).
  *
  * ```sh
  * deno task bench            # the full run, about 8 minutes on 2 cores
@@ -16,7 +18,7 @@
  * deno task bench --only percall,server
  * ```
  *
- * Options: --quick, --only percall|server|coldstart (comma-separated), --backends native,native-spin,wasm,webgpu,
+ * Options: --quick, --only percall|server|throughput|coldstart (comma-separated), --backends native,native-spin,wasm,webgpu,
  * --server-backend (BACKEND of the server, default the server's own choice), --cfg (CFG scale, default 3),
  * --out (file base, default docs/results/bench). Writes `<out>.md` and `<out>.json`.
  *
@@ -36,6 +38,7 @@ import {
 } from "./_per_call.ts";
 import { type BenchResults, report } from "./_sections.ts";
 import { serverBench } from "./_server.ts";
+import { throughputBench } from "./_throughput.ts";
 import { torchReference } from "./_torch.ts";
 
 /** The command-line options. */
@@ -44,7 +47,7 @@ function parseOptions(args: string[]) {
     args,
     options: {
       quick: { type: "boolean", default: false },
-      only: { type: "string", default: "percall,server,coldstart" },
+      only: { type: "string", default: "percall,server,throughput,coldstart" },
       backends: { type: "string", default: "native,native-spin,wasm,webgpu" },
       "server-backend": { type: "string" },
       cfg: { type: "string", default: "3" },
@@ -88,6 +91,7 @@ async function main(args: string[]): Promise<void> {
     ? await perCall(ctx, a.backends!.split(","))
     : { backends: [] };
   const server = only.has("server") ? await serverBench(ctx, serverBackend) : undefined;
+  const throughput = only.has("throughput") ? await throughputBench(ctx, serverBackend) : undefined;
   if (only.has("coldstart")) ctx.log("cold starts");
   const cold = only.has("coldstart")
     ? [
@@ -103,6 +107,7 @@ async function main(args: string[]): Promise<void> {
     backends,
     torch,
     server,
+    throughput,
     cold,
     seconds: (performance.now() - started) / 1000,
   };
@@ -120,6 +125,7 @@ async function main(args: string[]): Promise<void> {
       }
       : torch,
     server,
+    throughput,
     cold,
     seconds: results.seconds,
   });
