@@ -8,6 +8,7 @@
 
 import { cachedPatch, createEngine, decodesAsPatchedOnnx, guidancePatch } from "./sampler/mod.ts";
 import { createApp, createSchemas, JobQueue, parseConfig, type ServerState } from "./routes/mod.ts";
+import { filesRoutes } from "./routes/files.ts";
 
 /** Bumped when the patcher's output changes, so cached patched models are rebuilt. */
 const PATCH_VERSION = "4";
@@ -34,6 +35,7 @@ const state: ServerState = {
 };
 
 const app = createApp(state, new URL("./static", import.meta.url).pathname);
+app.route("/", filesRoutes(state, { patchVersion: PATCH_VERSION }));
 const server = Deno.serve({
   port: config.PORT,
   hostname: config.HOST,

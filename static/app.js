@@ -7,11 +7,13 @@
 
 import { AbPair } from "./ab_pair.js";
 import { Connection, socketUrl } from "./connection.js";
-import { $ } from "./dom.js";
+import { $, fillRadioGroup } from "./dom.js";
 import { clearFieldError, FieldErrors } from "./field_errors.js";
 import { History } from "./history.js";
 import { HistoryView } from "./history_view.js";
 import { JobBoard } from "./jobs.js";
+import { LocalRunner } from "./local_runner.js";
+import { initialRuntime, RUNTIME_LABELS, runtimeUrl, saveRuntime } from "./runtime_choice.js";
 import {
   buildRequest,
   describeSettings,
@@ -79,6 +81,21 @@ const serverRunner = {
     return true;
   },
 };
+const localRunner = new LocalRunner({
+  base: location.href,
+  onEvent: (event) => jobs.onEvent(event),
+  onFrame: (frame) => jobs.onFrame(frame),
+  onProgress: showDownload,
+  onUnavailable(job, error) {
+    // The device cannot run the model (no runtime, a failed download, out of memory): the server can.
+    $("#runtime-hint").textContent = `This device cannot run the model: ${error.message}`;
+    announce(`Cannot run on this device (${error.message}); generating on the server instead.`);
+    sendToServer(job);
+  },
+});
+/** Where new jobs go: `server` or `local` (this device). */
+let runtime = initialRuntime(location.href, globalThis.localStorage);
+
 const jobs = new JobBoard({
   pair,
   errors,
@@ -131,21 +148,79 @@ function generate() {
       id: makeJobId(slot),
       slot,
       settings: { ...base, guidance, cfg, ...(apg ? { apg } : {}) },
-      state: connection.state === "open" ? "sent" : "waiting",
+      state: runtime === "local" || connection.state === "open" ? "sent" : "waiting",
       frames: 0,
     };
     job.request = buildRequest(job.settings);
     jobs.add(job);
-    serverRunner.start(job, job.request);
+    if (runtime === "local") {
+      job.runner = localRunner;
+      job.runtime = "this device";
+      localRunner.start(job, job.request);
+    } else {
+      sendToServer(job);
+    }
   }
   form.save();
   const what = prompt === "" ? "an unconditional sample" : `“${prompt}”`;
   announce(
-    connection.state === "open"
+    runtime === "local" || connection.state === "open"
       ? `Generating ${what} with seed ${base.seed}${used.length > 1 ? ", A and B" : ""}…`
       : "Waiting for the connection to the server…",
   );
   jobs.onChange();
+}
+
+/**
+ * Sends a job over the socket (also a job this device could not run).
+ *
+ * @param {import("./panel.js").Job} job
+ */
+function sendToServer(job) {
+  job.runner = serverRunner;
+  job.runtime = `the server${backend ? ` (${backend})` : ""}`;
+  job.state = connection.state === "open" ? "sent" : "waiting";
+  serverRunner.start(job, /** @type {Record<string, unknown>} */ (job.request));
+}
+
+/**
+ * Shows the download of the runtime and model files for this device.
+ *
+ * @param {number} loaded bytes
+ * @param {number} total bytes
+ * @param {string} what
+ */
+function showDownload(loaded, total, what) {
+  const row = $("#download");
+  const mb = (/** @type {number} */ n) => (n / 1e6).toFixed(1);
+  row.hidden = loaded >= total;
+  $("#download-bar").max = Math.max(total, 1);
+  $("#download-bar").value = loaded;
+  $("#download-text").textContent = `Downloading ${what} for this device: ${mb(loaded)} / ${mb(total)} MB`;
+  row.dataset.downloaded = String(Number(row.dataset.downloaded ?? 0) + (loaded >= total ? total : 0));
+}
+
+/**
+ * Picks where new jobs run, keeps the choice in the address and for the next visit, and on this device
+ * starts the downloads at once.
+ *
+ * @param {"server" | "local"} next
+ */
+function setRuntime(next) {
+  runtime = next;
+  saveRuntime(next, globalThis.localStorage);
+  history.replaceState(history.state, "", runtimeUrl(location.href, next));
+  for (const input of document.querySelectorAll("#runtime input")) {
+    /** @type {HTMLInputElement} */ (input).checked = /** @type {HTMLInputElement} */ (input).value === next;
+  }
+  $("#runtime-hint").textContent = next === "local"
+    ? "Your browser runs the model (onnxruntime-web); the first image downloads about 20 MB, once."
+    : "The server runs the model and streams each step.";
+  if (next === "local" && form.model) {
+    localRunner.loadModel(form.model.id).catch((error) => {
+      $("#runtime-hint").textContent = `This device cannot run the model: ${error.message}`;
+    });
+  }
 }
 
 /**
@@ -238,10 +313,10 @@ form.form.addEventListener("keydown", (e) => {
 document.addEventListener("keydown", (e) => {
   if (e.key === "Escape" && jobs.active().length) {
     e.preventDefault();
-    jobs.cancelAll(serverRunner);
+    jobs.cancelAll();
   }
 });
-cancelButton.addEventListener("click", () => jobs.cancelAll(serverRunner));
+cancelButton.addEventListener("click", () => jobs.cancelAll());
 for (const chip of document.querySelectorAll("[data-example]")) {
   chip.addEventListener("click", () => {
     form.prompt.value = chip.textContent?.trim() ?? "";
@@ -258,6 +333,7 @@ for (const [field, input] of Object.entries(form.inputs)) {
 form.modelSelect.addEventListener("change", () => {
   const next = form.models.find((m) => m.id === form.modelSelect.value);
   if (next) form.applyModel(next);
+  if (next && runtime === "local") setRuntime("local");
   form.save();
 });
 $("#dice").addEventListener("click", () => {
@@ -317,6 +393,12 @@ async function loadBackend() {
 }
 
 async function start() {
+  fillRadioGroup($("#runtime"), {
+    name: "runtime",
+    options: Object.entries(RUNTIME_LABELS),
+    checked: runtime,
+    onPick: (next) => setRuntime(/** @type {"server" | "local"} */ (next)),
+  });
   pair.set(false);
   form.setSeedLocked(false);
   historyView.render();
@@ -326,6 +408,7 @@ async function start() {
   const saved = form.load();
   form.applyModel(pickModel(form.models, saved?.model));
   if (saved) form.restore(saved);
+  setRuntime(runtime);
   document.body.dataset.ready = "true";
   announce("Ready. Type a prompt and press Enter.");
 }

@@ -13,7 +13,7 @@ import { MIME } from "./protocol.js";
 export const ACTIVE = new Set(["waiting", "sent", "queued", "running", "cancelling"]);
 
 /**
- * Where a job is sent and cancelled: the server's socket.
+ * Where a job is sent and cancelled: the server's socket, or this device.
  *
  * @typedef {object} Runner
  * @property {(job: import("./panel.js").Job, request: Record<string, unknown>) => void} start
@@ -69,15 +69,11 @@ export class JobBoard {
     return panel.job === job ? panel : null;
   }
 
-  /**
-   * Cancels every active job through the runner.
-   *
-   * @param {Runner} runner
-   */
-  cancelAll(runner) {
+  /** Cancels every active job through the runner it went to. */
+  cancelAll() {
     const active = this.active();
     for (const job of active) {
-      if (!runner.cancel(job)) {
+      if (!job.runner?.cancel(job)) {
         this.finishCancelled(job);
         continue;
       }
@@ -145,7 +141,7 @@ export class JobBoard {
           this.announce(
             `Done${this.pair.on ? ` (${job.slot.toUpperCase()})` : ""} in ${
               formatMs(event.elapsedMs)
-            }, seed ${job.settings.seed}.`,
+            }, seed ${job.settings.seed}${job.runtime ? `, on ${job.runtime}` : ""}.`,
           );
         }
         this.onFinished(job, event);

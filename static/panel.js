@@ -22,7 +22,8 @@ import { describeGuidance } from "./settings.js";
  * @property {Blob} [finalBlob]
  * @property {string} [finalUrl]
  * @property {Record<string, unknown>} [request] the request fields sent for it
- * @property {string} [runtime] where it ran, e.g. `server · wasm`
+ * @property {string} [runtime] where it ran, e.g. `the server (wasm)`
+ * @property {import("./jobs.js").Runner} [runner] where it was sent, to cancel it there
  */
 
 /** The canvas, progress and result of one slot. */
@@ -237,7 +238,13 @@ export class Panel {
   async _paint(frame, job) {
     let bitmap;
     try {
-      bitmap = await createImageBitmap(new Blob([frame.image], { type: MIME[frame.format] }));
+      // Frames from this device carry RGBA pixels; the server's carry encoded images.
+      const { rgba } = /** @type {any} */ (frame);
+      bitmap = await createImageBitmap(
+        rgba
+          ? new ImageData(new Uint8ClampedArray(rgba.data), rgba.width, rgba.height)
+          : new Blob([frame.image], { type: MIME[frame.format] }),
+      );
     } catch (error) {
       console.warn("Cannot decode a preview frame:", error);
       return false;

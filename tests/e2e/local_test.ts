@@ -1,0 +1,185 @@
+/// <reference lib="dom" />
+/// <reference lib="deno.ns" />
+/**
+ * The web client generating on the visitor's device (`?runtime=local`), in Debian's headless Chromium on
+ * wasm, against the real server: no generate request leaves the page, the digit is the one asked for, the
+ * pixels equal the server's for the same seed, the choice survives a reload, and a device that cannot run
+ * the model falls back to the server.
+ *
+ * @module
+ */
+
+import { deepStrictEqual, equal, ok } from "@std/assert";
+import type { Page } from "playwright-core";
+import { createBackend } from "../../sampler/mod.ts";
+import { loadDigitJudge } from "../../tools/eval/digit_judge.ts";
+import {
+  type ClientPage,
+  launchChromium,
+  openClient,
+  type Server,
+  startServer,
+  waitForPanel,
+} from "./_harness.ts";
+
+/** Generation on this device downloads about 20 MB and creates two sessions on a busy CPU. */
+const LOCAL_TIMEOUT_MS = 300_000;
+
+/** The RGBA pixels of a panel's final image at its natural size. */
+function finalPixels(page: Page, slot: "a" | "b" = "a"): Promise<number[]> {
+  return page.evaluate((slot) => {
+    const img = document.querySelector(`.panel[data-slot="${slot}"] img.final`) as HTMLImageElement;
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext("2d")!;
+    ctx.drawImage(img, 0, 0);
+    return [...ctx.getImageData(0, 0, canvas.width, canvas.height).data];
+  }, slot);
+}
+
+/** Records every request the page makes to the server's HTTP generate route, and refuses it. */
+async function blockHttpGenerate(page: Page): Promise<string[]> {
+  const seen: string[] = [];
+  await page.route("**/api/generate", (route) => {
+    seen.push(`${route.request().method()} ${route.request().url()}`);
+    return route.abort();
+  });
+  return seen;
+}
+
+/** The `generate` messages the page sent over its socket. */
+function sentGenerates(client: ClientPage) {
+  return client.wire.filter((w) => w.type === "sent" && w.json!.type === "generate");
+}
+
+async function submit(page: Page, prompt: string) {
+  await page.fill("#prompt", prompt);
+  await page.press("#prompt", "Enter");
+}
+
+Deno.test({
+  name: "the web client generates on this device in headless Chromium (wasm), and falls back to the server",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const browser = await launchChromium();
+  let server: Server | undefined;
+  try {
+    server = await startServer();
+    const url = server.url;
+
+    await t.step(
+      "?runtime=local renders the digit asked for with no POST /api/generate and no socket generate",
+      async () => {
+        const client = await openClient(browser, server!);
+        try {
+          const { page } = client;
+          const posts = await blockHttpGenerate(page);
+          await page.goto(`${url}?runtime=local`);
+          await page.waitForSelector("body[data-ready]");
+          ok(
+            await page.isChecked('#runtime input[value="local"]'),
+            "?runtime=local did not pick this device",
+          );
+          await page.fill("#seed", "7");
+          await page.click("#lock");
+          await submit(page, "a thick seven");
+          await waitForPanel(page, "a", "done", LOCAL_TIMEOUT_MS);
+          deepStrictEqual(posts, [], "The page posted to /api/generate");
+          deepStrictEqual(sentGenerates(client), [], "The page sent a generate message over the socket");
+          const status = (await page.textContent("#status"))!;
+          ok(
+            status.includes("on this device (wasm)"),
+            `The status line does not name the runtime: ${status}`,
+          );
+          ok(Number(await page.getAttribute("#download", "data-downloaded")) > 1e6, "No download was shown");
+
+          // The judge that scores the model's samples reads the digit.
+          const pixels = await finalPixels(page);
+          const backend = await createBackend("wasm");
+          const manifest = JSON.parse(await Deno.readTextFile("models/digits/manifest.json"));
+          const judge = await loadDigitJudge(backend, "models/digits", manifest);
+          const image = new Float32Array(28 * 28).map((_, i) => pixels[i * 4] / 127.5 - 1);
+          const { logits } = await judge.judge(image, 1);
+          await judge.release();
+          const digit = logits.indexOf(Math.max(...logits));
+          equal(digit, 7, `The judge reads ${digit} in the image made on this device`);
+
+          // Same seed and settings on the server: the same pixels.
+          await page.click('#runtime input[value="server"]', { force: true });
+          await page.press("#prompt", "Enter");
+          await waitForPanel(page, "a", "done");
+          const sent = sentGenerates(client);
+          equal(sent.length, 1, "Picking the server did not send the job over the socket");
+          equal(sent[0].json!.seed, 7);
+          ok((await page.textContent("#status"))!.includes("on the server"));
+          deepStrictEqual(await finalPixels(page), pixels, "The server's image differs from this device's");
+          deepStrictEqual(client.pageErrors, []);
+        } finally {
+          await client.close();
+        }
+      },
+    );
+
+    await t.step("the runtime choice survives a reload and a visit without ?runtime=", async () => {
+      const client = await openClient(browser, server!);
+      try {
+        const { page } = client;
+        ok(
+          await page.isChecked('#runtime input[value="server"]'),
+          "A first visit does not run on the server",
+        );
+        await page.click('#runtime input[value="local"]', { force: true });
+        equal(
+          new URL(page.url()).searchParams.get("runtime"),
+          "local",
+          "The address does not pin the choice",
+        );
+        await page.reload();
+        await page.waitForSelector("body[data-ready]");
+        ok(await page.isChecked('#runtime input[value="local"]'), "The choice did not survive a reload");
+        await page.goto(url);
+        await page.waitForSelector("body[data-ready]");
+        ok(
+          await page.isChecked('#runtime input[value="local"]'),
+          "The choice was not kept for the next visit",
+        );
+        await page.goto(`${url}?runtime=server`);
+        await page.waitForSelector("body[data-ready]");
+        ok(await page.isChecked('#runtime input[value="server"]'), "?runtime=server did not win");
+      } finally {
+        await client.close();
+      }
+    });
+
+    await t.step(
+      "when this device cannot run the model, the job runs on the server and the page says so",
+      async () => {
+        const client = await openClient(browser, server!);
+        try {
+          const { page } = client;
+          await page.route("**/ort-wasm-simd-threaded.wasm", (route) => route.abort());
+          await page.goto(`${url}?runtime=local`);
+          await page.waitForSelector("body[data-ready]");
+          await submit(page, "a small 3");
+          await waitForPanel(page, "a", "done", LOCAL_TIMEOUT_MS);
+          equal(sentGenerates(client).length, 1, "The job did not go to the server");
+          ok(
+            (await page.textContent("#runtime-hint"))!.startsWith("This device cannot run the model"),
+            "The page does not say why this device did not run the job",
+          );
+          ok(
+            (await page.textContent("#status"))!.includes("on the server"),
+            "The status line does not name the server",
+          );
+        } finally {
+          await client.close();
+        }
+      },
+    );
+  } finally {
+    await browser.close();
+    await server?.close();
+  }
+});
