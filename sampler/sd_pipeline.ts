@@ -36,11 +36,10 @@ const float = (c: Component) => ({ allowed: FLOATS, declared: c.io });
 function pick(c: Component, backend: Backend, source: ModelSource): string {
   if (c.weights === "float16" && !backend.float16) {
     if (c.float32File) return c.float32File;
+    const path = source.path(c.file);
     throw new Error(
-      `Cannot load model file ${
-        source.path(c.file)
-      } as its weights are float16 and the ${backend.name} backend ` +
-        `has no float16 support (WebGPU with shader-f16 has); add a float32 variant as 'float32File' in the manifest`,
+      `Cannot load model file ${path} as its weights are float16 and the ${backend.name} backend has no ` +
+        `float16 support (WebGPU with shader-f16 has); add a float32 variant as 'float32File' in the manifest`,
     );
   }
   return c.file;
@@ -133,24 +132,19 @@ export async function loadSdPipeline(
     inputType: textEncoder.types[te.input] as "int32" | "int64",
   });
 
-  /** Runs a decoder on one latent [1, channels, height, width] and reads its image. */
-  const decode = async (
-    { session, types }: Awaited<ReturnType<typeof open>>,
-    { input, output }: { input: string; output: string },
-    latent: Float32Array,
-  ) => {
-    const out = await session.run({
-      [input]: { data: cast(latent, types[input]), dims: [1, channels, height, width] },
-    });
-    const img = out[output];
-    const [, c, h, w] = img.dims;
-    return planarToRgba(toFloat32(img.data), c, w, h);
-  };
-
   const render = (x0: Float32Array): Promise<Rgba> =>
     previewDecoder?.render(x0) ?? decodePreview({ x: x0, channels, width, height, method: manifest.preview });
 
-  const finalImage = (x: Float32Array) => decode(vae, va, x.map((v) => v / scalingFactor));
+  /** The VAE on one final latent [1, channels, height, width], unscaled by the latent scaling factor. */
+  const finalImage = async (x: Float32Array) => {
+    const latent = x.map((v) => v / scalingFactor);
+    const out = await vae.session.run({
+      [va.input]: { data: cast(latent, vae.types[va.input]), dims: [1, channels, height, width] },
+    });
+    const img = out[va.output];
+    const [, c, h, w] = img.dims;
+    return planarToRgba(toFloat32(img.data), c, w, h);
+  };
 
   const sampleType = unet.types[un.inputs.sample], textType = unet.types[un.inputs.text];
   const timestepType = unet.types[un.inputs.timestep];
