@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { options, ort, requireAdapter, test } from "./_webgpu.ts";
+import { destroyDeviceAfterTests, options, ort, requireAdapter, test } from "./_webgpu.ts";
 import { buildMmditModel } from "../fixtures/mmdit_models.ts";
 import { assertJoint, checkMmdit } from "./_joint_check.ts";
 
@@ -35,3 +35,5 @@ test("patchAttention() joint attention matches the reference on WebGPU: fused Mu
   // The unpatched model runs WebGPU's fused attention kernel, the patched one plain MatMul/Softmax.
   assertJoint("fused", check, { none: 1e-5 });
 });
+
+destroyDeviceAfterTests();

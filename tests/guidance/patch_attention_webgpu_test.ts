@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "@std/assert";
-import { options, ort, requireAdapter, test } from "./_webgpu.ts";
+import { destroyDeviceAfterTests, options, ort, requireAdapter, test } from "./_webgpu.ts";
 import { entmax15, patchAttention } from "../../guidance/mod.ts";
 import {
   buildMultiHeadAttentionModel,
@@ -80,3 +80,5 @@ test("the in-graph 1.5-entmax matches the sort-based reference to 1e-5 on WebGPU
   assert.ok(worst <= 1e-5, `entmax error ${worst}`);
   await session.release();
 });
+
+destroyDeviceAfterTests();
