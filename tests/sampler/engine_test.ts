@@ -187,3 +187,9 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the shared engine of the tests above closes and releases its sessions", async () => {
+  const e = engine;
+  engine = undefined;
+  await e?.close();
+});
