@@ -49,6 +49,8 @@ export interface SessionOptions {
   large?: boolean;
   /** External data files (onnxruntime-web only), by the path the model names them with. */
   externalData?: readonly { path: string; data: Uint8Array }[];
+  /** Sizes of symbolic dimensions (onnxruntime's `freeDimensionOverrides`), so kernels see static shapes. */
+  dimensions?: Readonly<Record<string, number>>;
 }
 
 /** onnxruntime session config entries of `large` sessions. */
@@ -146,7 +148,11 @@ export function ortBackend(
     name,
     reason,
     float16,
-    async createSession(model, label, { optimization = "all", large = false, externalData } = {}) {
+    async createSession(
+      model,
+      label,
+      { optimization = "all", large = false, externalData, dimensions } = {},
+    ) {
       const session = { ...(extra?.session as object | undefined), ...(large ? LARGE_MODEL_ENTRIES : {}) };
       try {
         const s = await ort.InferenceSession.create(model, {
@@ -154,6 +160,7 @@ export function ortBackend(
           graphOptimizationLevel: optimization,
           ...(large ? { enableMemPattern: false, enableCpuMemArena: false } : {}),
           ...(externalData ? { externalData } : {}),
+          ...(dimensions ? { freeDimensionOverrides: dimensions } : {}),
           ...(extra || large ? { extra: { ...extra, session } } : {}),
         });
         return wrap(ort, s, label);

@@ -137,6 +137,11 @@ const component = <T extends z.ZodRawShape>(tensors: T) =>
     io: float.default("float32"),
     /** The float32 variant used where the backend cannot run `weights: float16`. */
     float32File: file.optional(),
+    /**
+     * Sizes of the file's symbolic dimensions (onnxruntime `freeDimensionOverrides`), as public clients of
+     * the SD-Turbo export set them; the batch dimension stays free for CFG and batching.
+     */
+    dimensions: z.record(z.string(), z.number().int().positive()).optional(),
     dtype: z.never({
       error:
         "was split into 'weights' (float16 needs WebGPU with shader-f16) and 'io' (the file's input and " +

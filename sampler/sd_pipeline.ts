@@ -73,7 +73,7 @@ export async function loadSdPipeline(
     file: string,
     tensors: Record<string, TensorRule>,
     outputs: string[],
-    bytes?: Uint8Array,
+    { bytes, dimensions }: { bytes?: Uint8Array; dimensions?: Record<string, number> } = {},
   ) => {
     const externalData = await readExternalData(source, file);
     if (externalData && backend.name === "native") {
@@ -89,14 +89,19 @@ export async function loadSdPipeline(
       source.path(file),
       tensors,
       outputs,
-      { optimization: manifest.optimization, large: true, externalData },
+      { optimization: manifest.optimization, large: true, externalData, dimensions },
     );
   };
   const teFile = pick(te, backend, source);
-  const textEncoder = await open(teFile, {
-    [te.input]: { allowed: ["int32", "int64"], declared: te.inputType },
-    [te.output]: float(te),
-  }, [te.output]);
+  const textEncoder = await open(
+    teFile,
+    {
+      [te.input]: { allowed: ["int32", "int64"], declared: te.inputType },
+      [te.output]: float(te),
+    },
+    [te.output],
+    { dimensions: te.dimensions },
+  );
   const unFile = pick(un, backend, source);
   const patched = await patch(await readModelFile(source, unFile), {
     layers: manifest.guidance.layers,
@@ -112,10 +117,12 @@ export async function loadSdPipeline(
       [un.output]: float(un),
     },
     [un.output],
-    patched.model,
+    { bytes: patched.model, dimensions: un.dimensions },
   );
   const vaFile = pick(va, backend, source);
-  const vae = await open(vaFile, { [va.input]: float(va), [va.output]: float(va) }, [va.output]);
+  const vae = await open(vaFile, { [va.input]: float(va), [va.output]: float(va) }, [va.output], {
+    dimensions: va.dimensions,
+  });
   const previewDecoder = manifest.previewDecoder &&
     await openPreviewDecoder({
       source,

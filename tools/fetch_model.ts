@@ -66,6 +66,7 @@ export const SOURCES: Record<string, Source> = {
         inputs: { sample: "sample", timestep: "timestep", text: "encoder_hidden_states" },
         timestepType: "int64",
         output: "out_sample",
+        dimensions: { num_channels: 4, height: 64, width: 64, sequence_length: 77 },
         prediction: "epsilon",
       },
       vae: {
@@ -74,6 +75,7 @@ export const SOURCES: Record<string, Source> = {
         io: "float32",
         input: "latent_sample",
         output: "sample",
+        dimensions: { num_channels_latent: 4, height_latent: 64, width_latent: 64 },
       },
       previewDecoder: {
         file: "taesd_decoder/model.onnx",

@@ -308,6 +308,32 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the manifest's sizes of symbolic dimensions reach onnxruntime",
+  ...E2E,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const root = await writeSdModel(dir);
+    const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
+    m.unet.dimensions.height = 16;
+    await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
+    const engine = await createEngine({
+      modelsDir: dir,
+      backend: "wasm",
+      patch: guidancePatch,
+      log: () => {},
+    });
+    try {
+      await assert.rejects(
+        engine.generate(engine.prepare({ prompt: "a red cat", steps: 1, seed: 1 })),
+        /sample.*Expected: 16/s,
+      );
+    } finally {
+      await engine.close();
+    }
+  },
+});
+
+Deno.test({
   name: "boundary types come from the files, not from the manifest",
   ...E2E,
   async fn() {
