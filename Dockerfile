@@ -4,6 +4,11 @@
 #   docker run --gpus all -e NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
 #     -p 8000:8000 --stop-timeout 30 gag-server
 #
+# Put a reverse proxy in front (docs/deployment.md, docs/security.md): the image binds 0.0.0.0, and Deno's
+# HTTP server has no header-read timeout and no connection cap, so on its own a client that sends half a
+# request holds a connection for as long as it likes. Behind the proxy, give the page's public origin in
+# WS_ORIGINS (-e WS_ORIGINS=https://gen.example.com); without it only loopback origins may open /ws.
+#
 # The NVIDIA container toolkit mounts the driver and its Vulkan ICD (nvidia_icd.json) at run time when
 # the `graphics` capability is requested; the image only carries the Vulkan loader. Without a GPU,
 # BACKEND=auto picks wasm and says why in /healthz (`backendReason`).
