@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FLOAT32_FILES, writeSdModel } from "../fixtures/sd_model.ts";
 import { imageSize } from "../_image.ts";
-import { E2E, startServer } from "../_server.ts";
+import { startServer } from "../_server.ts";
 import { openSocket } from "../_client.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -59,7 +59,6 @@ async function generateBoth(env: Record<string, string>): Promise<Uint8Array> {
 
 Deno.test({
   name: "SD-Turbo files placed by hand, fetch-model --manifest-only and the server give an image on WebGPU",
-  ...E2E,
   async fn() {
     // Mesa complains on every adapter request without a runtime folder.
     if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", await Deno.makeTempDir());
@@ -78,7 +77,6 @@ Deno.test({
 
 Deno.test({
   name: "the same SD-Turbo folder with float32 variants as 'float32File' gives an image on wasm",
-  ...E2E,
   async fn() {
     const dir = await modelsFolder();
     try {

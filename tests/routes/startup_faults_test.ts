@@ -4,7 +4,7 @@
  */
 import { equal, match, ok } from "@std/assert";
 import { join } from "node:path";
-import { E2E, startServer, step } from "../_server.ts";
+import { startServer } from "../_server.ts";
 import { postGenerate } from "../_client.ts";
 
 const DIGITS = new URL("../../models/digits/", import.meta.url).pathname;
@@ -29,7 +29,6 @@ async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 
 Deno.test({
   name: "in lazy mode a model that cannot load gives 500 without server paths and /healthz turns 503",
-  ...E2E,
   async fn() {
     await using copy = await digitsCopy();
     await Deno.writeFile(join(copy.dir, "denoiser.onnx"), new Uint8Array(4096).fill(7));
@@ -57,12 +56,11 @@ Deno.test({
 
 Deno.test({
   name: "a cached patched model that matches its checksum but is not a model is rebuilt at start",
-  ...E2E,
   async fn(t) {
     const cacheDir = await Deno.makeTempDir({ prefix: "gag-cache-" });
     try {
       const env = { BACKEND: "wasm", CACHE_DIR: cacheDir };
-      await step(t, "a first start fills the cache", async () => {
+      await t.step("a first start fills the cache", async () => {
         await using _server = await startServer({ env });
       });
       const patched = join(cacheDir, "patched");
@@ -75,7 +73,7 @@ Deno.test({
       const meta = JSON.parse(await Deno.readTextFile(metaFile));
       await Deno.writeTextFile(metaFile, JSON.stringify({ ...meta, sha256: await sha256(garbage) }));
 
-      await step(t, "the next start discards the entry, patches again and serves", async () => {
+      await t.step("the next start discards the entry, patches again and serves", async () => {
         await using server = await startServer({ env });
         const res = await postGenerate(server.url, { prompt: "a one", steps: 1 });
         equal(res.status, 200);
