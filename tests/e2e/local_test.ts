@@ -115,6 +115,36 @@ Deno.test({
           equal(sent[0].json!.seed, 7);
           ok((await page.textContent("#status"))!.includes("on the server"));
           deepStrictEqual(await finalPixels(page), pixels, "The server's image differs from this device's");
+
+          // A/B, live previews and cancel work on this device as on the server.
+          await page.click('#runtime input[value="local"]', { force: true });
+          await page.check("#ab");
+          await page.press("#prompt", "Enter");
+          await waitForPanel(page, "a", "done", LOCAL_TIMEOUT_MS);
+          await waitForPanel(page, "b", "done", LOCAL_TIMEOUT_MS);
+          for (const slot of ["a", "b"]) {
+            const drawn = Number(
+              await page.getAttribute(`.panel[data-slot="${slot}"]`, "data-frames-at-final"),
+            );
+            ok(drawn >= 1, `Panel ${slot} painted ${drawn} previews before its final image`);
+          }
+          const [a, b] = [await finalPixels(page, "a"), await finalPixels(page, "b")];
+          ok(a.some((v, i) => v !== b[i]), "A and B gave the same image on this device");
+          await page.uncheck("#ab");
+          await page.fill("#steps", "8");
+          await page.evaluate(() => {
+            const panel = document.querySelector('.panel[data-slot="a"]') as HTMLElement;
+            new MutationObserver((_, observer) => {
+              if (panel.dataset.state === "running") {
+                observer.disconnect();
+                (document.querySelector("#cancel") as HTMLButtonElement).click();
+              }
+            }).observe(panel, { attributes: true, attributeFilter: ["data-state"] });
+          });
+          await page.press("#prompt", "Enter");
+          await waitForPanel(page, "a", "cancelled", LOCAL_TIMEOUT_MS);
+          ok(await page.isHidden('.panel[data-slot="a"] img.final'), "A cancelled job shows a final image");
+          equal(sentGenerates(client).length, 1, "A job on this device went over the socket");
           deepStrictEqual(client.pageErrors, []);
         } finally {
           await client.close();
