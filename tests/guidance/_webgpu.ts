@@ -24,10 +24,6 @@ export const options: ort.InferenceSession.SessionOptions = {
   extra: { session: { disable_cpu_ep_fallback: "1" } },
 };
 
-/** A test that keeps WebGPU resources alive between tests. */
-export const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, fn, sanitizeResources: false, sanitizeOps: false });
-
 /** Fails (never skips) with the packages to install when there is no adapter. */
 export async function requireAdapter(): Promise<void> {
   if (!(await navigator.gpu?.requestAdapter())) {

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "@std/assert";
-import { destroyDeviceAfterTests, options, ort, requireAdapter, test } from "./_webgpu.ts";
+import { destroyDeviceAfterTests, options, ort, requireAdapter } from "./_webgpu.ts";
 import { entmax15, patchAttention } from "../../guidance/mod.ts";
 import {
   buildMultiHeadAttentionModel,
@@ -16,16 +16,16 @@ import {
 } from "../fixtures/attention_models.ts";
 import { assertCheck, caseFeeds, checkFixture, maxAbsoluteError, report, runY } from "./_ort_check.ts";
 
-test("a WebGPU adapter is available for the WebGPU execution provider", requireAdapter);
+Deno.test("a WebGPU adapter is available for the WebGPU execution provider", requireAdapter);
 
-test("patchAttention() output matches the reference on WebGPU for torch-style attention", async () => {
+Deno.test("patchAttention() output matches the reference on WebGPU for torch-style attention", async () => {
   await requireAdapter();
   const check = await checkFixture(ort, buildTorchAttentionModel({ seed: 2 }), { sessionOptions: options });
   report("torch-style", check);
   assertCheck(check);
 });
 
-test("patchAttention() output matches the reference on WebGPU for com.microsoft MultiHeadAttention", async () => {
+Deno.test("patchAttention() output matches the reference on WebGPU for com.microsoft MultiHeadAttention", async () => {
   await requireAdapter();
   const check = await checkFixture(ort, buildMultiHeadAttentionModel({ seed: 4, mhaBias: true }), {
     sessionOptions: options,
@@ -36,7 +36,7 @@ test("patchAttention() output matches the reference on WebGPU for com.microsoft 
   assertCheck(check, { none: 1e-5 });
 });
 
-test("patchAttention() output matches the reference on WebGPU for float16 MultiHeadAttention", async () => {
+Deno.test("patchAttention() output matches the reference on WebGPU for float16 MultiHeadAttention", async () => {
   await requireAdapter();
   const check = await checkFixture(ort, buildMultiHeadAttentionModel({ seed: 5, fp16: true }), {
     sessionOptions: options,
@@ -45,7 +45,7 @@ test("patchAttention() output matches the reference on WebGPU for float16 MultiH
   assertCheck(check, { none: 1e-2, tolerance: 5e-3 });
 });
 
-test("patchAttention() keeps float16 torch-style attention on WebGPU and reproduces it in mode none", async () => {
+Deno.test("patchAttention() keeps float16 torch-style attention on WebGPU and reproduces it in mode none", async () => {
   await requireAdapter();
   const check = await checkFixture(ort, buildTorchAttentionModel({ seed: 5, fp16: true }), {
     sessionOptions: options,
@@ -56,7 +56,7 @@ test("patchAttention() keeps float16 torch-style attention on WebGPU and reprodu
   assertCheck(check, { tolerance: 1e-1 });
 });
 
-test("the in-graph 1.5-entmax matches the sort-based reference to 1e-5 on WebGPU", async () => {
+Deno.test("the in-graph 1.5-entmax matches the sort-based reference to 1e-5 on WebGPU", async () => {
   await requireAdapter();
   const width = 64;
   const rng = createRandom(8);
