@@ -51,6 +51,11 @@ export async function checkMmdit(
   const inputs = randomMmditInputs(fixture.config, seed);
   const feeds = feedsOf(ort, fixture, inputs);
   const { model, report } = patchAttention(fixture.model);
+  assert.deepEqual(
+    report.patched.map((p) => [p.node, p.kind]),
+    fixture.sites.map((node) => [node, "joint"]),
+    "the patcher patches the fixture's joint sites",
+  );
   const original = await ort.InferenceSession.create(fixture.model, sessionOptions);
   const patched = await ort.InferenceSession.create(model, sessionOptions);
   try {
@@ -64,8 +69,8 @@ export async function checkMmdit(
       cases: [],
     };
     for (const c of GUIDANCE_CASES) {
-      if (!c.cross) continue;
-      const joint = guidanceScalars(c.cross);
+      // A case that leaves cross-attention alone leaves the joint sites alone too.
+      const joint = guidanceScalars(c.cross ?? { mode: "none" });
       const got = await run(patched, { ...feeds, ...caseFeeds(ort, report.inputs, { joint }) });
       const want = referenceMmdit(fixture, inputs, joint);
       result.cases.push({
