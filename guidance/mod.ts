@@ -9,9 +9,11 @@
  * None is a = b = 0, PLADIS is a = λ, b = 0, GAG is a = 1, b = w ({@linkcode guidanceScalars}).
  *
  * The patched graph reads `guidance_a_<kind>` and `guidance_b_<kind>` for each patched kind
- * (cross, self, joint) and the shared `guidance_eta` and `guidance_zeta`, all float32 of shape [1]
- * ({@linkcode guidanceFeeds} builds them; {@linkcode layerKinds} says which kinds a request's layers
- * cover). Choices and limits:
+ * (cross, self, joint) and the shared `guidance_eta` and `guidance_zeta`, all float32 of shape
+ * [rows, 1, 1, 1], one value per batch row or one for all ({@linkcode guidanceFeeds} builds them;
+ * {@linkcode layerKinds} says which kinds a request's layers cover). Each site's rule runs inside an
+ * `If`, so a call in which no row has a ≠ 0 or b ≠ 0 runs the model's own attention only. Choices and
+ * limits:
  * - Forms: MatMul → [Mul|Div] → [Add mask] → Softmax(last axis) → MatMul, with optional Casts, as
  *   torch exports attention; and com.microsoft MultiHeadAttention with separate q, k, v
  *   [B, S, hidden] inputs and an optional packed q/k/v `bias` (unfused into plain ops). Packed QKV/KV,

@@ -7,7 +7,8 @@
  * ```
  *
  * The output runs in any onnxruntime; feed `guidance_a_<kind>`, `guidance_b_<kind>`, `guidance_eta`
- * and `guidance_zeta` (float32, shape [1]) — all zeros for a and b reproduce the input model.
+ * and `guidance_zeta` (float32, shape [rows, 1, 1, 1]: one value per batch row, or one for all) — all
+ * zeros for a and b reproduce the input model.
  *
  * @module
  */
