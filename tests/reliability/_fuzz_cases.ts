@@ -86,7 +86,7 @@ const BAD_FIELDS: [string, unknown[], 400 | 404][] = [
 /** Mode-dependent ranges (checked by the engine against the manifest): `[mode, field, bad values]`. */
 const BAD_GUIDANCE: [string, string, unknown[]][] = [
   ["gag", "scale", [31, -1, 1e6, "2", null]],
-  ["pladis", "scale", [10.5, -0.1, 1e300]],
+  ["pladis", "scale", [30.5, -0.1, 1e300]],
   ["gag", "eta", [101, -1, "5"]],
   ["gag", "zeta", [1.5, -0.1, true]],
   ["gag", "layers", ["self", "all"]],
