@@ -92,6 +92,8 @@ export class LocalRunner {
     this._aborts = new Map();
     /** @type {Promise<void>} */
     this._chain = Promise.resolve();
+    /** Set once WebGPU failed here: wasm is tried before giving up on this device. */
+    this._wasmOnly = false;
   }
 
   /** @param {string} path @returns {string} */
@@ -129,7 +131,7 @@ export class LocalRunner {
       /** @type {RuntimeFiles} */
       const files = await response.json();
       const gpu = /** @type {any} */ (navigator).gpu;
-      const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+      const adapter = gpu && !this._wasmOnly ? await gpu.requestAdapter().catch(() => null) : null;
       this.backend = adapter ? "webgpu" : "wasm";
       const ort = adapter ? await import(this._url(files.ort.webgpu)) : await import("onnxruntime-web");
       ort.env.logLevel = "error";
@@ -192,7 +194,17 @@ export class LocalRunner {
           throw new Error(`Cannot run model '${id}' on this device as the server does not offer its files`);
         }
         await this._download(Object.values(model.files), `model ${id}`);
-        await engine.load(id);
+        try {
+          await engine.load(id);
+        } catch (error) {
+          if (this.backend !== "webgpu") throw error;
+          // A WebGPU adapter that cannot run the model (limits, lost device): wasm may still.
+          console.warn("Cannot run the model on WebGPU here; trying wasm:", error);
+          this._wasmOnly = true;
+          this._boot = null;
+          const wasm = await this.boot();
+          await wasm.engine.load(id);
+        }
       })();
       load.catch(() => this._models.delete(id));
       this._models.set(id, load);
