@@ -3,9 +3,10 @@
  * into one call along the batch axis, and each job gets its own rows of the outputs back.
  *
  * A job joins the session before its first run and leaves after its last. Runs wait until every joined
- * job has one pending (jobs step in lockstep), until `maxBatch` rows are pending, or at most `maxWaitMs`
- * after the first one, and never while a call is running: what arrives meanwhile goes in the next call.
- * A lone job therefore never waits. Every input must lead with the batch axis (a 1-row input is
+ * job has one pending (jobs step in lockstep) and as many runs are pending as the last call held (the
+ * next jobs of a busy server's clients arrive right after the last ones left), until `maxBatch` rows are
+ * pending, or at most `maxWaitMs` after the first one; and never while a call is running: what arrives
+ * meanwhile goes in the next call. A lone job on an idle session therefore never waits. Every input must lead with the batch axis (a 1-row input is
  * repeated over its run's rows, as the guidance inputs are); runs whose other dims or types differ are
  * not merged. Each run keeps everything that is per row: its own sample, time, text states and guidance
  * scalars go in, its own rows come out, so jobs at different steps, with different step counts,
@@ -147,6 +148,8 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
   const pending: Pending[] = [];
   const stats = { calls: 0, rows: 0, merged: 0 };
   let members = 0;
+  /** Runs in the last call: a busy session expects as many again. */
+  let lastRuns = 0;
   let running = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let firstAt = 0;
@@ -201,7 +204,7 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
     if (running || pending.length === 0) return;
     const rows = pending.reduce((n, p) => n + p.rows, 0);
     const waited = performance.now() - firstAt;
-    if (rows < maxBatch && pending.length < Math.max(1, members) && waited < maxWaitMs) {
+    if (rows < maxBatch && pending.length < Math.max(1, members, lastRuns) && waited < maxWaitMs) {
       timer ??= setTimeout(() => {
         timer = undefined;
         schedule();
@@ -211,6 +214,7 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
     if (timer !== undefined) clearTimeout(timer), timer = undefined;
     running = true;
     const group = take();
+    lastRuns = group.length;
     runGroup(group).finally(() => {
       running = false;
       firstAt = performance.now();

@@ -77,7 +77,8 @@ Deno.test("createBatcher() takes runs that arrive during a call into the next ca
 
 Deno.test("createBatcher() puts at most maxBatch rows in a call", async () => {
   const { session, calls } = fakeSession();
-  const batched = createBatcher(session, { maxBatch: 2, maxWaitMs: 60_000 });
+  // The last run waits (for as many runs as the last call held) until maxWaitMs.
+  const batched = createBatcher(session, { maxBatch: 2, maxWaitMs: 1 });
   const members = [batched.join(), batched.join(), batched.join()];
   await Promise.all([1, 2, 3].map((r, i) => batched.run(feeds([r], [0])).finally(() => members[i].leave())));
   assert.deepEqual(calls, [[1, 2], [3]]);
@@ -146,4 +147,19 @@ Deno.test("createBatcher() does not merge runs whose dims past the batch axis di
     [batched.run(feeds([1], [0])), batched.run(wide)].map((p, i) => p.finally(() => members[i].leave())),
   );
   assert.equal(calls.length, 2);
+});
+
+Deno.test("createBatcher() waits for as many runs as the last call held, as the next jobs of busy clients come", async () => {
+  const { session, calls } = fakeSession();
+  const batched = createBatcher(session, { maxWaitMs: 60_000 });
+  const first = [batched.join(), batched.join()];
+  await Promise.all([1, 2].map((r, i) => batched.run(feeds([r], [0])).finally(() => first[i].leave())));
+  const next = [batched.join()];
+  const three = batched.run(feeds([3], [0]));
+  await Promise.resolve();
+  assert.deepEqual(calls, [[1, 2]], "the next job waits for a second one");
+  next.push(batched.join());
+  await Promise.all([three, batched.run(feeds([4], [0]))]);
+  assert.deepEqual(calls, [[1, 2], [3, 4]]);
+  next.forEach((m) => m.leave());
 });
