@@ -35,6 +35,8 @@ export interface BrowserBench {
   perStepMs: { browser: number; server: number };
   runs: number;
   steps: number;
+  /** The 1-minute load average at the start and the end (Linux), as the figures depend on it. */
+  load: [number, number];
 }
 
 function median(values: number[]): number {
@@ -73,19 +75,15 @@ async function generationMs(page: Page): Promise<number> {
   return text.endsWith(" s") ? value * 1000 : value;
 }
 
-/** Runs `runs` 4-step jobs on the page's current runtime and returns each one's generation time. */
-async function timeJobs(page: Page, runs: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    await page.fill("#prompt", ["a thick seven", "a small 3", "a thin two upright"][i % 3]);
-    await page.evaluate(() => {
-      (document.querySelector('.panel[data-slot="a"]') as HTMLElement).dataset.state = "idle";
-    });
-    await page.press("#prompt", "Enter");
-    await page.waitForSelector('.panel[data-slot="a"][data-state="done"]', { timeout: 120_000 });
-    times.push(await generationMs(page));
-  }
-  return times;
+/** Runs one 4-step job on the page's current runtime and returns its generation time. */
+async function timeJob(page: Page, prompt: string): Promise<number> {
+  await page.fill("#prompt", prompt);
+  await page.evaluate(() => {
+    (document.querySelector('.panel[data-slot="a"]') as HTMLElement).dataset.state = "idle";
+  });
+  await page.press("#prompt", "Enter");
+  await page.waitForSelector('.panel[data-slot="a"][data-state="done"]', { timeout: 120_000 });
+  return await generationMs(page);
 }
 
 /**
@@ -96,6 +94,8 @@ async function timeJobs(page: Page, runs: number): Promise<number[]> {
 export async function benchBrowser(
   { url, runs = 8 }: { url?: string; runs?: number } = {},
 ): Promise<BrowserBench> {
+  const loadAverage = () => Deno.loadavg()[0];
+  const loadAtStart = loadAverage();
   const server = url ? null : await startServer();
   const origin = url ?? server!.url;
   const profile = await Deno.makeTempDir({ prefix: "bench-browser-" });
@@ -110,15 +110,22 @@ export async function benchBrowser(
     const page = context.pages()[0];
     await page.fill("#steps", "4");
     await page.click('.slot[data-slot="a"] input[value="gag"]', { force: true });
-    const browser = await timeJobs(page, runs);
-    await page.click('#runtime input[value="server"]', { force: true });
-    const serverTimes = await timeJobs(page, runs);
+    // Interleaved, so a change in the machine's load hits both sides alike.
+    const browser: number[] = [], serverTimes: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const prompt = ["a thick seven", "a small 3", "a thin two upright"][i % 3];
+      await page.click('#runtime input[value="local"]', { force: true });
+      browser.push(await timeJob(page, prompt));
+      await page.click('#runtime input[value="server"]', { force: true });
+      serverTimes.push(await timeJob(page, prompt));
+    }
     return {
       cold,
       warm,
       perStepMs: { browser: median(browser) / 4, server: median(serverTimes) / 4 },
       runs,
       steps: 4,
+      load: [loadAtStart, loadAverage()],
     };
   } finally {
     await context.close();
@@ -144,7 +151,8 @@ if (import.meta.main) {
     mb(result.warm.networkBytes)
   } fetched) |
 | Per step in the browser (median of ${result.runs})        | ${result.perStepMs.browser.toFixed(1)} ms |
-| Per step on the server (median of ${result.runs})         | ${result.perStepMs.server.toFixed(1)} ms |`);
+| Per step on the server (median of ${result.runs})         | ${result.perStepMs.server.toFixed(1)} ms |
+| Load average (start / end)                    | ${result.load.map((l) => l.toFixed(1)).join(" / ")} |`);
   const out = flag("--json");
   if (out) await Deno.writeTextFile(out, JSON.stringify(result, null, 2) + "\n");
 }
