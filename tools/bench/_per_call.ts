@@ -25,6 +25,8 @@ export interface BackendResult {
   reason: string;
   /** Per-call times (ms) by variant, interleaved. */
   calls: Record<"unpatched" | "none" | "pladis" | "gag", number[]>;
+  /** Per-call times (ms) of the patched graph with GAG at batch 1, 2, 4 and 8, interleaved. */
+  batches?: Record<string, number[]>;
   /** Per-generation times (ms, 4 steps) by mode, interleaved. */
   generations: Record<"none" | "gag" | "cfg", number[]>;
   roof: { n: number; gflops: number; medianGflops: number };
@@ -111,6 +113,21 @@ export async function measureBackend(ctx: BenchContext, name: BenchBackend): Pro
     gag: () => guided.run(fGag),
   }, { rounds, warmup: slow ? 1 : 3, budgetMs });
   ctx.log(`${name}: ${calls.gag.length} rounds of calls`);
+  // The same call with n rows (copies of the one sample): what batching concurrent jobs buys per sample.
+  const rowsOf = (n: number): Record<string, TensorValue> =>
+    Object.fromEntries(
+      Object.entries(fGag).map(([k, v]) => {
+        if (v.dims[0] !== 1 || k.startsWith("guidance_")) return [k, v];
+        const data = new Float32Array(v.data.length * n);
+        for (let i = 0; i < n; i++) data.set(v.data as Float32Array, i * v.data.length);
+        return [k, { data, dims: [n, ...v.dims.slice(1)] }];
+      }),
+    );
+  const batchFeeds = Object.fromEntries([1, 2, 4, 8].map((n) => [String(n), rowsOf(n)]));
+  const batches = slow ? undefined : await interleave(
+    Object.fromEntries(Object.entries(batchFeeds).map(([n, f]) => [n, () => guided.run(f)])),
+    { rounds: ctx.quick ? 10 : 60, warmup: 2, budgetMs: (ctx.quick ? 6 : 20) * 1000 },
+  );
   const req = { prompt: PROMPT, steps: 4 };
   let seed = 0;
   // The engine takes no spinning option, so that row has per-call figures only.
@@ -130,6 +147,7 @@ export async function measureBackend(ctx: BenchContext, name: BenchBackend): Pro
     adapter: slow ? await adapterName() : undefined,
     optimization: m.optimization,
     calls,
+    batches,
     generations,
     roof,
     sessionMs: { unpatched: unpatchedMs, patched: patchedMs },

@@ -185,6 +185,30 @@ export function perCallSection(r: BenchResults): string[] {
   return md;
 }
 
+/** Per-sample time of one call at batch 1, 2, 4 and 8: what batching concurrent jobs buys. */
+export function batchSection({ backends }: BenchResults): string[] {
+  const ok = backends.filter((b): b is BackendResult => !("error" in b) && !!b.batches);
+  if (!ok.length) return [];
+  const sizes = ["1", "2", "4", "8"];
+  return [
+    "",
+    "## Per sample by batch (patched graph, GAG, n copies of one sample per call)",
+    "",
+    markdownTable(
+      ["backend", ...sizes.map((n) => `batch ${n} ms / sample`), "batch 8 speed-up"],
+      ok.map((b) => {
+        const perSample = (n: string) => b.batches![n].map((t) => t / Number(n));
+        const r = pairedRatio(perSample("1"), perSample("8"));
+        return [
+          b.backend,
+          ...sizes.map((n) => fmt(median(perSample(n)), 2)),
+          `**${fmt(r.median, 2)}×** (${fmt(r.p10, 2)}–${fmt(r.p90, 2)})`,
+        ];
+      }),
+    ),
+  ];
+}
+
 /** Per 4-step generation in the engine: none, GAG and CFG. */
 export function generationSection({ backends, cfg }: BenchResults): string[] {
   const md: string[] = [];
@@ -349,7 +373,7 @@ export function coldStartSection(cold: ColdStartResult[]): string[] {
 export function report(r: BenchResults): string {
   return [
     ...headerSection(r),
-    ...(r.backends.length ? [...perCallSection(r), ...generationSection(r)] : []),
+    ...(r.backends.length ? [...perCallSection(r), ...batchSection(r), ...generationSection(r)] : []),
     ...(r.server ? serverSection(r.server) : []),
     ...(r.throughput ? throughputSection(r.throughput) : []),
     ...(r.cold?.length ? coldStartSection(r.cold) : []),
