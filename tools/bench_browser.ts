@@ -99,9 +99,13 @@ export async function benchBrowser(
   const server = url ? null : await startServer();
   const origin = url ?? server!.url;
   const profile = await Deno.makeTempDir({ prefix: "bench-browser-" });
-  const context = await chromium.launchPersistentContext(profile, {
+  // A private runtime folder, so Mesa in the browser neither complains nor shares one with other processes.
+  const runtimeDir = `${profile}/xdg`;
+  await Deno.mkdir(runtimeDir, { mode: 0o700 });
+  const context = await chromium.launchPersistentContext(`${profile}/profile`, {
     executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
+    env: { ...Deno.env.toObject(), XDG_RUNTIME_DIR: runtimeDir },
     viewport: { width: 1280, height: 800 },
   });
   try {
