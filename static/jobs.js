@@ -107,7 +107,8 @@ export class JobBoard {
   }
 
   /**
-   * Applies one JSON event (`queued`, `started`, `progress`, `done`, `cancelled`, `error`).
+   * Applies one JSON event (`queued`, `started`, `progress`, `done`, `cancelled`, `error`, and this device's
+   * `preparing`).
    *
    * @param {any} event
    */
@@ -120,6 +121,12 @@ export class JobBoard {
         if (job.state !== "cancelling") job.state = "queued";
         panel?.queued(event.position);
         if (panel && job.state === "queued") this.announce(`Queued, position ${event.position}.`);
+        break;
+      case "preparing":
+        // This device downloads the runtime and model, or runs an earlier job, before it starts this one.
+        if (!job || job.state === "cancelling") return;
+        job.state = "queued";
+        panel?.setState("queued", "Preparing this device…");
         break;
       case "started":
         if (!job) return;

@@ -221,7 +221,7 @@ export class LocalRunner {
   start(job, request) {
     const abort = new AbortController();
     this._aborts.set(job.id, abort);
-    this.onEvent({ type: "queued", id: job.id, position: 1 });
+    this.onEvent({ type: "preparing", id: job.id });
     this._chain = this._chain.then(() => this._run(job, request, abort.signal)).finally(() => {
       this._aborts.delete(job.id);
     });
