@@ -8,7 +8,7 @@
  * GAG with CFG and with APG. Writes `<out>.md`, `<out>.json`, `<out>_stability.svg` and `<out>_strip.svg`.
  *
  * ```sh
- * deno task eval                      # both models, N = 200 per test cell, 100 per dev point
+ * deno task eval                      # both models, N = 200 per test cell and per dev point
  * deno task eval --quick              # N = 50, a small sweep: a smoke run of a few minutes
  * deno task eval --update-manifests   # also write the tuned defaults into each model's manifest.json
  * ```
@@ -43,7 +43,8 @@ import {
   type StripImage,
   stripSpec,
 } from "./plots.ts";
-import { type ModelStudy, studyModel, type StudyPlan } from "./study_model.ts";
+import { type ModelStudy, pickStripPrompt, stripSamples, studyModel, type StudyPlan } from "./study_model.ts";
+import type { StudyContext } from "./study.ts";
 import { modelSection, summarySection } from "./study_report.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -59,6 +60,7 @@ const { values: a } = parseArgs({
     out: { type: "string", default: join(ROOT, "docs", "results", "eval") },
     quick: { type: "boolean", default: false },
     "update-manifests": { type: "boolean", default: false },
+    "strip-only": { type: "boolean", default: false },
   },
 });
 
@@ -92,13 +94,13 @@ const PLAN: StudyPlan = quick
   }
   : {
     n: intArg("n", a.n, 200, 10),
-    devN: intArg("dev-n", a["dev-n"], 100, 10),
+    devN: intArg("dev-n", a["dev-n"], 200, 10),
     normN: 32,
     scales: [0.5, 1, 2, 5, 10, 20],
-    gagExtra: [0.25],
-    pladisExtra: [1.25, 1.5],
-    cfg: [1.5, 2, 3, 4],
-    apg: [2, 4, 6],
+    gagExtra: [],
+    pladisExtra: [1.5],
+    cfg: [1.5, 2, 3],
+    apg: [2, 4],
     tuneSteps: [1, 4],
     testSteps: [1, 2, 4],
     curveSteps: 4,
@@ -156,6 +158,41 @@ async function updateManifest(dir: string, study: ModelStudy) {
   log(`wrote the tuned defaults into ${path}`);
 }
 
+/** Renders the strip of one prompt and seed across scales for each model, at its manifest's tuned η. */
+async function writeStrip(studies: { id: string; strip: ModelStudy["strip"] }[]) {
+  const path = `${a.out}_strip.svg`;
+  const images: StripImage[] = [];
+  for (const s of studies) {
+    for (const img of s.strip) {
+      images.push({
+        model: s.id,
+        method: img.method,
+        scale: img.scale,
+        url: await pngDataUrl(img.pixels, 28, 28),
+      });
+    }
+  }
+  await Deno.writeTextFile(path, await renderSvg(stripSpec(images)));
+  return path;
+}
+
+/** `--strip-only`: the strip alone, from the tuned η in each manifest (no sweep). */
+async function stripOnly() {
+  const { engine } = await startEngine(a.backend!);
+  const studies = [];
+  for (const id of MODELS) {
+    const pipeline = engine.pipeline(id);
+    const eta = pipeline.manifest.guidance.defaults.gag.eta;
+    const ctx = { pipeline, batch: 1, log } as unknown as StudyContext;
+    studies.push({
+      id,
+      strip: await stripSamples(ctx, pickStripPrompt(promptSet("test", PLAN.n)), eta, PLAN),
+    });
+  }
+  await engine.close();
+  log(`wrote ${await writeStrip(studies)}`);
+}
+
 async function main() {
   log(
     `models ${MODELS.join(", ")}; N = ${PLAN.n} per test cell, ${PLAN.devN} per dev point${
@@ -208,18 +245,7 @@ async function main() {
   const curves: CurvePoint[] = studies.flatMap((s) => s.curves);
   const noneRefs = studies.flatMap((s) => s.curveNone);
   await Deno.writeTextFile(stabilityPath, await renderSvg(stabilitySpec(curves, noneRefs)));
-  const strip: StripImage[] = [];
-  for (const s of studies) {
-    for (const img of s.strip) {
-      strip.push({
-        model: s.id,
-        method: img.method,
-        scale: img.scale,
-        url: await pngDataUrl(img.pixels, 28, 28),
-      });
-    }
-  }
-  await Deno.writeTextFile(stripPath, await renderSvg(stripSpec(strip)));
+  await writeStrip(studies);
 
   const seconds = Math.round((performance.now() - started) / 1000);
   const rel = (p: string) => p.replace(ROOT, "");
@@ -264,7 +290,7 @@ async function main() {
 }
 
 try {
-  await main();
+  await (a["strip-only"] ? stripOnly() : main());
 } catch (e) {
   console.error((e as Error).stack ?? e);
   Deno.exit(1);

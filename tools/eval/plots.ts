@@ -110,7 +110,12 @@ export function stripSpec(images: StripImage[], size = 56): TopLevelSpec {
       mark: { type: "image", width: size, height: size, smooth: false },
       encoding: {
         x: { field: "scale", type: "ordinal", title: "scale (w for GAG, λ for PLADIS)", sort: "ascending" },
-        y: { field: "method", type: "nominal", title: null },
+        y: {
+          field: "method",
+          type: "nominal",
+          title: null,
+          sort: ["none (any scale)", "PLADIS λ", "GAG w, no clip", "GAG w, tuned η"],
+        },
         url: { field: "url", type: "nominal" },
       },
     },

@@ -8,7 +8,16 @@ import type { AttentionNorms } from "./attention_norms.ts";
 import type { CurvePoint } from "./plots.ts";
 import { promptSet } from "./prompt_set.ts";
 import type { Proportion } from "./proportion.ts";
-import { type DevPoint, devPoint, label, type ModeSpec, type StudyContext, TestCells } from "./study.ts";
+import {
+  type DevPoint,
+  devPoint,
+  label,
+  type ModeSpec,
+  sample,
+  type StudyContext,
+  TestCells,
+} from "./study.ts";
+import type { EvalPrompt } from "./prompt_set.ts";
 import { bestPoint, chooseGag, etaCandidates, FD_GUARD, overGuidingFrom, twoDigits } from "./tuning.ts";
 
 /** What to sweep and sample. */
@@ -196,26 +205,13 @@ export async function studyModel(
     const q = quantileNames[etas.indexOf(e)] ?? String(e);
     return `GAG, η = ‖g‖ ${q}`;
   };
-  const methods: { method: string; spec: (s: number) => ModeSpec; strip?: string }[] = [
-    { method: "PLADIS", spec: pladis, strip: "PLADIS λ" },
-    { method: "GAG, no clip", spec: (s) => gag(s, plan.etaOff), strip: "GAG w, no clip" },
-    ...etas.map((e) => ({
-      method: etaName(e),
-      spec: (s: number) => gag(s, e),
-      strip: e === eta ? `GAG w, η = ${e} (default)` : undefined,
-    })),
+  const methods: { method: string; spec: (s: number) => ModeSpec }[] = [
+    { method: "PLADIS", spec: pladis },
+    { method: "GAG, no clip", spec: (s) => gag(s, plan.etaOff) },
+    ...etas.map((e) => ({ method: etaName(e), spec: (s: number) => gag(s, e) })),
   ];
   const stability: CellRow[] = [];
   const curves: CurvePoint[] = [];
-  const strip: ModelStudy["strip"] = [];
-  // The strip shows the first test prompt that names an attribute (a rule, not a pick).
-  const stripRow = Math.max(
-    0,
-    cells.prompts.slice(0, 10).findIndex((p) =>
-      p.thickness !== undefined || p.slant !== undefined || p.size !== undefined
-    ),
-  );
-  const pixels = 28 * 28;
   for (const m of methods) {
     for (const s of plan.scales) {
       const r = await row(m.spec(s), plan.curveSteps);
@@ -249,23 +245,11 @@ export async function studyModel(
           high: r.fd.value + 1.96 * (r.fd.sd ?? 0),
         },
       );
-      if (m.method === "PLADIS" || m.method.includes("∞") || m.method === `GAG η=${eta}`) {
-        const c = await cells.get(m.spec(s), plan.curveSteps);
-        strip.push({
-          method: m.method,
-          scale: s,
-          pixels: c.samples.slice(stripRow * pixels, (stripRow + 1) * pixels),
-        });
-      }
     }
   }
   const base = await row({ mode: "none" }, plan.curveSteps);
-  const noneCell = await cells.get({ mode: "none" }, plan.curveSteps);
-  strip.push({
-    method: "none",
-    scale: plan.scales[0],
-    pixels: noneCell.samples.slice(stripRow * pixels, (stripRow + 1) * pixels),
-  });
+  const stripPrompt = pickStripPrompt(cells.prompts);
+  const strip = await stripSamples(ctx, stripPrompt, eta, plan);
   const curveNone = [
     { model: id, metric: "digit adherence", value: base.digit.rate },
     { model: id, metric: "attribute adherence", value: base.attributes.rate },
@@ -301,6 +285,45 @@ export async function studyModel(
     curves,
     curveNone,
     strip,
-    stripPrompt: { prompt: cells.prompts[stripRow].prompt, seed: cells.prompts[stripRow].seed },
+    stripPrompt: { prompt: stripPrompt.prompt, seed: stripPrompt.seed },
   };
+}
+
+/** The strip's prompt: the first test prompt that names two attributes or more (a rule, not a pick). */
+export function pickStripPrompt(prompts: readonly EvalPrompt[]): EvalPrompt {
+  const named = (p: EvalPrompt) => [p.thickness, p.slant, p.size].filter((v) => v !== undefined).length;
+  return prompts.find((p) => named(p) >= 2) ?? prompts[0];
+}
+
+/**
+ * One prompt and seed across the plan's scales for PLADIS, unclipped GAG and GAG at η, plus none: the
+ * pictures of the stability claim. Sampled alone (batch 1), which gives the same pixels as in a batch.
+ */
+export async function stripSamples(
+  ctx: StudyContext,
+  prompt: EvalPrompt,
+  eta: number,
+  plan: Pick<StudyPlan, "scales" | "curveSteps" | "etaOff">,
+): Promise<ModelStudy["strip"]> {
+  const rows: { method: string; spec: (s: number) => ModeSpec }[] = [
+    { method: "PLADIS λ", spec: pladis },
+    { method: "GAG w, no clip", spec: (s) => gag(s, plan.etaOff) },
+    { method: "GAG w, tuned η", spec: (s) => gag(s, eta) },
+  ];
+  const out: ModelStudy["strip"] = [];
+  for (const r of rows) {
+    for (const s of plan.scales) {
+      out.push({
+        method: r.method,
+        scale: s,
+        pixels: await sample(ctx, [prompt], r.spec(s), plan.curveSteps),
+      });
+    }
+  }
+  out.push({
+    method: "none (any scale)",
+    scale: plan.scales[0],
+    pixels: await sample(ctx, [prompt], { mode: "none" }, plan.curveSteps),
+  });
+  return out;
 }
