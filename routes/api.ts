@@ -96,7 +96,7 @@ export function apiRoutes(state: ServerState): Hono {
     requireJson(c.req.header("content-type"));
     const body = await readJson(c.req.raw, config.MAX_BODY_BYTES, config.BODY_TIMEOUT_MS);
     const parsed = schemas.Generate.safeParse(body);
-    if (!parsed.success) throw apiError({ code: "bad_request", ...describeIssues(parsed.error) });
+    if (!parsed.success) throw apiError({ code: "bad_request", ...describeIssues(parsed.error, body) });
     try {
       const { generation: gen, image, format } = await runJob(state, parsed.data, {
         signal: c.req.raw.signal,

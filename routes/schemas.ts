@@ -72,15 +72,74 @@ export function issueField(issue: { path: PropertyKey[] }): string {
   return issue.path.map(String).join(".");
 }
 
-/** Turns zod issues into `{field, message}` pairs and a one-line message. */
+/** A value as a message shows it: strings quoted (their length when long), the rest as JSON. */
+function show(value: unknown): string {
+  if (typeof value === "string") return value.length > 40 ? `${value.length} characters long` : `'${value}'`;
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** The value at an issue's path in the request, or undefined. */
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input as Record<PropertyKey, unknown> | undefined;
+  for (const key of path) v = v?.[key] as Record<PropertyKey, unknown> | undefined;
+  return v;
+}
+
+/** What a zod issue asks for, in the project's words (`must be at least 1`); zod's own text otherwise. */
+export function issuePhrase(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "too_small":
+    case "too_big": {
+      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+      const inclusive = issue.inclusive ?? true;
+      const word = issue.code === "too_small"
+        ? (inclusive ? "at least" : "above")
+        : (inclusive ? "at most" : "below");
+      const unit = issue.origin === "string"
+        ? " characters long"
+        : issue.origin === "array"
+        ? " items long"
+        : "";
+      return `must be ${word} ${String(bound)}${unit}`;
+    }
+    case "invalid_type":
+      if (issue.expected === "int") return "must be an integer";
+      return `must be ${issue.expected === "string" ? "text" : /^[aeiou]/.test(issue.expected) ? "an" : "a"}${
+        issue.expected === "string" ? "" : ` ${issue.expected}`
+      }`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => String(v)).join(", ")}`;
+    case "unrecognized_keys":
+      return `has unknown fields: ${issue.keys.join(", ")}`;
+    case "invalid_union":
+      return "must be one of the documented forms";
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Turns zod issues into `{field, message}` pairs and a one-line message in the project's style:
+ * `Cannot generate as 'steps' must be at least 1: current value is 0`.
+ *
+ * @param input the request as received, to quote each field's current value
+ */
 export function describeIssues(
   error: z.ZodError,
+  input?: unknown,
 ): { message: string; field?: string; issues: { field: string; message: string }[] } {
-  const issues = error.issues.map((i) => ({ field: issueField(i), message: i.message }));
+  const issues = error.issues.map((i) => {
+    const field = issueField(i);
+    const value = i.code === "unrecognized_keys" ? undefined : valueAt(input, i.path);
+    const current = value === undefined
+      ? (i.code === "invalid_type" ? ": current value is missing" : "")
+      : `: current value is ${show(value)}`;
+    return { field, message: `${issuePhrase(i)}${current}` };
+  });
   const first = issues[0];
   return {
-    message: `Invalid request: ${
-      issues.map((i) => (i.field ? `'${i.field}' ${i.message}` : i.message)).join("; ")
+    message: `Cannot generate as ${
+      issues.map((i) => (i.field ? `'${i.field}' ${i.message}` : `the request ${i.message}`)).join("; ")
     }`,
     field: first?.field || undefined,
     issues,

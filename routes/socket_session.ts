@@ -151,7 +151,7 @@ export function socketSession(state: ServerState, peer: SocketPeer): SocketSessi
       const rawId = (json as { id?: unknown } | null)?.id;
       return fail(typeof rawId === "string" ? rawId.slice(0, 64) : null, {
         code: "bad_request",
-        ...describeIssues(parsed.error),
+        ...describeIssues(parsed.error, json),
       });
     }
     const msg = parsed.data;
