@@ -119,8 +119,8 @@ export function issuePhrase(issue: z.core.$ZodIssue): string {
 }
 
 /**
- * Turns zod issues into `{field, message}` pairs and a one-line message in the project's style:
- * `Cannot generate as 'steps' must be at least 1: current value is 0`.
+ * Turns zod issues into `{field, message}` pairs and a one-line message (the issues joined by "; "), each
+ * in the project's style: `Cannot generate as 'steps' must be at least 1: current value is 0`.
  *
  * @param input the request as received, to quote each field's current value
  */
@@ -134,13 +134,12 @@ export function describeIssues(
     const current = value === undefined
       ? (i.code === "invalid_type" ? ": current value is missing" : "")
       : `: current value is ${show(value)}`;
-    return { field, message: `${issuePhrase(i)}${current}` };
+    const subject = field ? `'${field}'` : "the request";
+    return { field, message: `Cannot generate as ${subject} ${issuePhrase(i)}${current}` };
   });
   const first = issues[0];
   return {
-    message: `Cannot generate as ${
-      issues.map((i) => (i.field ? `'${i.field}' ${i.message}` : `the request ${i.message}`)).join("; ")
-    }`,
+    message: issues.map((i) => i.message).join("; "),
     field: first?.field || undefined,
     issues,
   };
