@@ -10,10 +10,15 @@ import * as ort from "onnxruntime-web";
 import { guidanceFeeds, type GuidanceRow, guidanceScalars, patchAttention } from "../../guidance/mod.ts";
 import {
   type AttentionFixture,
+  attrs,
   buildMultiHeadAttentionModel,
   buildTorchAttentionModel,
+  createRandom,
+  GraphBuilder,
+  int64Tensor,
   randomInputs,
   referenceForward,
+  valueInfo,
 } from "../fixtures/attention_models.ts";
 import { buildMmditModel, randomMmditInputs, referenceMmdit } from "../fixtures/mmdit_models.ts";
 import { fixtureFeeds, maxAbsoluteError, maxRelativeError, runY } from "./_ort_check.ts";
@@ -144,5 +149,77 @@ Deno.test("patchAttention() runs the rule only inside an If, so a call with no g
     );
     assert.deepEqual(branches.else_branch.map((n) => n.opType), ["Identity"]);
     assert.ok(branches.then_branch.some((n) => n.name!.includes("Entmax15")));
+  }
+});
+
+/**
+ * Cross-attention with batch and heads folded into one leading axis ([B·H, tokens, d], as older diffusers
+ * exports have it), with declared shapes so the rule knows the rank is 3.
+ */
+function foldedHeadsModel(batch: number, heads: number): Uint8Array {
+  const [N, M, C, Ct, d] = [5, 4, 8, 6, 8 / heads];
+  const rng = createRandom(21);
+  const b = new GraphBuilder();
+  const fold = (t: string, n: number, name: string) => {
+    const split = b.node(name, "Reshape", [t, b.constant(name, int64Tensor("", [batch, n, heads, d]))]);
+    const moved = b.node(name, "Transpose", [split], [attrs.ints("perm", [0, 2, 1, 3])]);
+    return b.node(name, "Reshape", [moved, b.constant(name, int64Tensor("", [batch * heads, n, d]))]);
+  };
+  const q = fold(b.node("/q", "MatMul", ["x", b.weight("wq", rng.normals(C * C, 0.6), [C, C])]), N, "/q");
+  const k = fold(
+    b.node("/k", "MatMul", ["text", b.weight("wk", rng.normals(Ct * C, 0.6), [Ct, C])]),
+    M,
+    "/k",
+  );
+  const v = fold(b.node("/v", "MatMul", ["text", b.weight("wv", rng.normals(Ct * C), [Ct, C])]), M, "/v");
+  const scores = b.node("/attn", "MatMul", [
+    q,
+    b.node("/attn", "Transpose", [k], [attrs.ints("perm", [0, 2, 1])]),
+  ]);
+  const probs = b.node("/attn", "Softmax", [scores], [attrs.int("axis", -1)]);
+  const out = b.node("/attn", "MatMul", [probs, v]);
+  b.declare(scores, 1, [batch * heads, N, M]);
+  b.declare(v, 1, [batch * heads, M, d]);
+  b.declare(out, 1, [batch * heads, N, d]);
+  const split = b.node("/o", "Reshape", [out, b.constant("/o", int64Tensor("", [batch, heads, N, d]))]);
+  const moved = b.node("/o", "Transpose", [split], [attrs.ints("perm", [0, 2, 1, 3])]);
+  const y = b.node("/o", "Reshape", [moved, b.constant("/o", int64Tensor("", [batch, N, C]))]);
+  b.nodes.push({ name: "/y", opType: "Identity", domain: "", input: [y], output: ["y"], attribute: [] });
+  return b.model(
+    [valueInfo("x", 1, [batch, N, C]), valueInfo("text", 1, [batch, M, Ct])],
+    [valueInfo("y", 1, [batch, N, C])],
+  );
+}
+
+Deno.test("patchAttention() guides each row by its own inputs where batch and heads share one axis", async () => {
+  const batch = 3, heads = 2;
+  const { model, report } = patchAttention(foldedHeadsModel(batch, heads), { textInput: "text" });
+  const rng = createRandom(22);
+  const inputs = {
+    x: new ort.Tensor("float32", rng.normals(batch * 5 * 8), [batch, 5, 8]),
+    text: new ort.Tensor("float32", rng.normals(batch * 4 * 6), [batch, 4, 6]),
+  };
+  const session = await ort.InferenceSession.create(model, options);
+  try {
+    const run = async (rows: GuidanceRow | GuidanceRow[]) =>
+      (await session.run({ ...inputs, ...tensors(guidanceFeeds(report.inputs, rows)) })).y
+        .data as Float32Array;
+    const mixed = await run(ROWS);
+    const size = 5 * 8;
+    for (const [r, row] of ROWS.entries()) {
+      const alike = await run(row);
+      assert.deepEqual(
+        mixed.subarray(r * size, (r + 1) * size),
+        alike.subarray(r * size, (r + 1) * size),
+        `row ${r}`,
+      );
+    }
+    const none = await run({});
+    assert.ok(
+      maxAbsoluteError(mixed.subarray(2 * size), none.subarray(2 * size)) > 1e-3,
+      "GAG moved its row",
+    );
+  } finally {
+    await session.release();
   }
 });
