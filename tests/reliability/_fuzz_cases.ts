@@ -7,17 +7,7 @@
  * @module
  */
 
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../tools/eval/mod.ts";
 
 type Rng = () => number;
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
@@ -219,7 +209,7 @@ function breakRequest(
 
 /** Generates `n` bad HTTP bodies for `POST /api/generate`. */
 export function badHttpBodies(n: number, seed: number, limits: FuzzLimits): BadCase[] {
-  const r = random(seed);
+  const r = mulberry32(seed);
   const cases: BadCase[] = [];
   while (cases.length < n) {
     const kind = r();
@@ -280,7 +270,7 @@ function echoedId(text: string): string | null {
 
 /** Generates `n` bad WS messages (text or binary frames), each with the error event it must get. */
 export function badWsMessages(n: number, seed: number, limits: FuzzLimits): BadCase[] {
-  const r = random(seed);
+  const r = mulberry32(seed);
   const cases: BadCase[] = [];
   let next = 0;
   while (cases.length < n) {
