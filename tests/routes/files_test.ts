@@ -8,8 +8,11 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The files routes over the committed models, with a private patch cache, as the server mounts them. */
-async function filesApp() {
+/**
+ * Runs `body` against the files routes over the committed models, with a private patch cache, as the
+ * server mounts them; the cache is removed afterwards.
+ */
+async function withFilesApp(body: (app: ReturnType<typeof filesRoutes>) => Promise<void>): Promise<void> {
   const cacheDir = await Deno.makeTempDir({ prefix: "files-test-" });
   const config = parseConfig({ CACHE_DIR: cacheDir });
   const engine = { models: () => [{ id: "digits", kind: "flow" }] } as unknown as Engine;
@@ -23,7 +26,11 @@ async function filesApp() {
     startup: {},
     log: () => {},
   };
-  return { app: filesRoutes(state, { patchVersion: "test" }), cacheDir };
+  try {
+    await body(filesRoutes(state, { patchVersion: "test" }));
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
 }
 
 interface Runtime {
@@ -36,9 +43,8 @@ interface Runtime {
   }[];
 }
 
-Deno.test("GET /files/runtime.json names each file by a content-hashed URL served as immutable", async () => {
-  const { app, cacheDir } = await filesApp();
-  try {
+Deno.test("GET /files/runtime.json names each file by a content-hashed URL served as immutable", () =>
+  withFilesApp(async (app) => {
     const res = await app.request("/files/runtime.json");
     equal(res.status, 200);
     equal(res.headers.get("cache-control"), "no-cache");
@@ -76,14 +82,10 @@ Deno.test("GET /files/runtime.json names each file by a content-hashed URL serve
     const wrong = digits.files["manifest.json"].url.replace(/\/[0-9a-f]{16}\//, "/0000000000000000/");
     equal((await app.request(`/${wrong}`)).status, 404);
     equal((await app.request("/files/models/nope/0000000000000000/manifest.json")).status, 404);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("GET /files/src/… serves the sampler's TypeScript as JavaScript a browser can import", async () => {
-  const { app, cacheDir } = await filesApp();
-  try {
+Deno.test("GET /files/src/… serves the sampler's TypeScript as JavaScript a browser can import", () =>
+  withFilesApp(async (app) => {
     const runtime = await (await app.request("/files/runtime.json")).json() as Runtime;
     const base = runtime.sampler.replace(/sampler\/browser\.ts$/, "");
     const res = await app.request(`/${base}sampler/schedules.ts`);
@@ -96,14 +98,10 @@ Deno.test("GET /files/src/… serves the sampler's TypeScript as JavaScript a br
     equal(mod.flowTimes(2).length, 3);
     equal((await app.request(`/${base}sampler/nope.ts`)).status, 404);
     equal((await app.request(`/files/src/0000000000000000/sampler/schedules.ts`)).status, 404);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("GET /files/npm/… serves the pinned browser builds from the npm cache and nothing else", async () => {
-  const { app, cacheDir } = await filesApp();
-  try {
+Deno.test("GET /files/npm/… serves the pinned browser builds from the npm cache and nothing else", () =>
+  withFilesApp(async (app) => {
     const runtime = await (await app.request("/files/runtime.json")).json() as Runtime;
     const wasm = await app.request(`/${runtime.ort.wasm.url}`);
     equal(wasm.status, 200);
@@ -125,10 +123,7 @@ Deno.test("GET /files/npm/… serves the pinned browser builds from the npm cach
       equal(res.status, 404, path);
       await res.body?.cancel();
     }
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("static/index.html maps the sampler's bare imports to the versions deno.json pins", async () => {
   const html = await Deno.readTextFile("static/index.html");
