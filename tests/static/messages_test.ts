@@ -4,34 +4,44 @@ import { guidanceParams, overGuiding } from "../../static/settings.js";
 
 Deno.test("styleMessage() rewrites zod's default messages in the project's wording with the current value", () => {
   const request = { steps: 0, prompt: "x".repeat(600), guidance: { mode: "gag", scale: "a" }, seed: 1.5 };
-  equal(
-    styleMessage("steps", "Too small: expected number to be >=1", request),
-    "Cannot generate as 'steps' must be at least 1: current value is 0",
-  );
-  equal(
-    styleMessage("seed", "Invalid input: expected int, received number", request),
-    "Cannot generate as 'seed' must be an integer: current value is 1.5",
-  );
-  equal(
-    styleMessage("prompt", "Too big: expected string to have <=500 characters", request),
-    "Cannot generate as 'prompt' must be at most 500 characters long: current value is 600 characters long",
-  );
-  equal(
-    styleMessage("guidance.scale", "Invalid input: expected number, received string", request),
-    "Cannot generate as 'guidance.scale' must be a number: current value is 'a'",
-  );
-  equal(
-    styleMessage("guidance.mode", 'Invalid option: expected one of "none"|"pladis"|"gag"'),
-    "Cannot generate as 'guidance.mode' must be one of none, pladis, gag",
-  );
-  equal(
-    styleMessage("", 'Unrecognized key: "bogus"'),
-    "Cannot generate as the request has unknown fields: bogus",
-  );
-  equal(
-    styleMessage("apg.r", "Too small: expected number to be >0"),
-    "Cannot generate as 'apg.r' must be above 0",
-  );
+  /** Field, zod's message, the request (where the message shows a value), the project's wording. */
+  const cases: [string, string, Record<string, unknown> | undefined, string][] = [
+    [
+      "steps",
+      "Too small: expected number to be >=1",
+      request,
+      "Cannot generate as 'steps' must be at least 1: current value is 0",
+    ],
+    [
+      "seed",
+      "Invalid input: expected int, received number",
+      request,
+      "Cannot generate as 'seed' must be an integer: current value is 1.5",
+    ],
+    [
+      "prompt",
+      "Too big: expected string to have <=500 characters",
+      request,
+      "Cannot generate as 'prompt' must be at most 500 characters long: current value is 600 characters long",
+    ],
+    [
+      "guidance.scale",
+      "Invalid input: expected number, received string",
+      request,
+      "Cannot generate as 'guidance.scale' must be a number: current value is 'a'",
+    ],
+    [
+      "guidance.mode",
+      'Invalid option: expected one of "none"|"pladis"|"gag"',
+      undefined,
+      "Cannot generate as 'guidance.mode' must be one of none, pladis, gag",
+    ],
+    ["", 'Unrecognized key: "bogus"', undefined, "Cannot generate as the request has unknown fields: bogus"],
+    ["apg.r", "Too small: expected number to be >0", undefined, "Cannot generate as 'apg.r' must be above 0"],
+  ];
+  for (const [field, message, values, expected] of cases) {
+    equal(styleMessage(field, message, values), expected, `${field}: ${message}`);
+  }
 });
 
 Deno.test("styleMessage() keeps messages already in the project's wording", () => {
