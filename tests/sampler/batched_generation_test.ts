@@ -19,6 +19,7 @@ import {
   readManifest,
 } from "../../sampler/mod.ts";
 import { MODELS_DIR } from "../_engine.ts";
+import { nativeTest } from "../_native_child.ts";
 
 /** A backend whose denoiser sessions record the batch of every call. */
 async function countingBackend(name: BackendName): Promise<{ backend: Backend; calls: number[] }> {
@@ -52,29 +53,35 @@ const REQUESTS: GenerateRequest[] = [
   { prompt: "a one", steps: 4, seed: 5 },
 ];
 
-for (const name of ["wasm", "native"] as const) {
-  Deno.test(`batched jobs give the same bytes as each job alone on ${name}`, async () => {
-    const { backend, calls } = await countingBackend(name);
-    const source = fileSource(join(MODELS_DIR, "digits"));
-    const manifest = await readManifest(source) as FlowManifest;
-    const pipeline = await loadFlowPipeline(source, manifest, backend, guidancePatch, { maxWaitMs: 1_000 });
-    try {
-      const jobs = REQUESTS.map((r) => pipeline.prepare(r));
-      const alone: Generation[] = [];
-      for (const job of jobs) alone.push(await pipeline.generate(job));
-      assert.ok(calls.every((n) => n <= 2), `alone, each call holds one job: ${calls}`);
-      calls.length = 0;
-      const together = await Promise.all(jobs.map((job) => pipeline.generate(job)));
-      assert.ok(Math.max(...calls) >= 5, `some call merged every job: batches ${calls}`);
-      together.forEach((g, i) => {
-        assert.deepEqual(g.image.data, alone[i].image.data, `job ${i} differs when batched`);
-        assert.equal(g.seed, alone[i].seed);
-      });
-    } finally {
-      await pipeline.release();
-    }
-  });
+/** The same bytes alone and batched on one backend. */
+async function sameBytesBatched(name: BackendName) {
+  const { backend, calls } = await countingBackend(name);
+  const source = fileSource(join(MODELS_DIR, "digits"));
+  const manifest = await readManifest(source) as FlowManifest;
+  const pipeline = await loadFlowPipeline(source, manifest, backend, guidancePatch, { maxWaitMs: 1_000 });
+  try {
+    const jobs = REQUESTS.map((r) => pipeline.prepare(r));
+    const alone: Generation[] = [];
+    for (const job of jobs) alone.push(await pipeline.generate(job));
+    assert.ok(calls.every((n) => n <= 2), `alone, each call holds one job: ${calls}`);
+    calls.length = 0;
+    const together = await Promise.all(jobs.map((job) => pipeline.generate(job)));
+    assert.ok(Math.max(...calls) >= 5, `some call merged every job: batches ${calls}`);
+    together.forEach((g, i) => {
+      assert.deepEqual(g.image.data, alone[i].image.data, `job ${i} differs when batched`);
+      assert.equal(g.seed, alone[i].seed);
+    });
+  } finally {
+    await pipeline.release();
+  }
 }
+
+Deno.test("batched jobs give the same bytes as each job alone on wasm", () => sameBytesBatched("wasm"));
+nativeTest(
+  import.meta.url,
+  "batched jobs give the same bytes as each job alone on native",
+  () => sameBytesBatched("native"),
+);
 
 Deno.test("a cancelled job leaves the batch and the other jobs finish with their own images", async () => {
   const { backend, calls } = await countingBackend("wasm");

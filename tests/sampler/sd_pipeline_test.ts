@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  type BackendName,
   createBackend,
   createEngine,
   createTextTokenizer,
@@ -14,6 +15,7 @@ import { imageSize } from "../_image.ts";
 import type { Rgba } from "../../sampler/preview.ts";
 import { startServer } from "../_server.ts";
 import { openSocket } from "../_client.ts";
+import { nativeTest } from "../_native_child.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -275,11 +277,10 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "onnxruntime reports the export's boundary types on wasm, native and WebGPU (float16 inside)",
-  ...E2E,
-  async fn() {
-    const dir = await Deno.makeTempDir();
+/** Checks the boundary types onnxruntime reports for the fixture export on each backend. */
+async function boundaryTypes(names: readonly BackendName[]) {
+  const dir = await Deno.makeTempDir();
+  try {
     const root = await writeSdModel(dir);
     const expected = {
       "text_encoder/model.onnx": { input_ids: "int32", last_hidden_state: "float32" },
@@ -291,7 +292,7 @@ Deno.test({
       },
       "vae_decoder/model.onnx": { latent_sample: "float32", sample: "float32" },
     };
-    for (const name of ["wasm", "native", "webgpu"] as const) {
+    for (const name of names) {
       const backend = await createBackend(name);
       for (const [file, types] of Object.entries(expected)) {
         // The float16 files where float16 runs; the float32 variants (same boundary) elsewhere.
@@ -304,8 +305,22 @@ Deno.test({
         }
       }
     }
-  },
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "onnxruntime reports the export's boundary types on wasm and WebGPU (float16 inside)",
+  ...E2E,
+  fn: () => boundaryTypes(["wasm", "webgpu"]),
 });
+
+nativeTest(
+  import.meta.url,
+  "onnxruntime reports the export's boundary types on native (float32 variants)",
+  () => boundaryTypes(["native"]),
+);
 
 Deno.test({
   name: "the manifest's sizes of symbolic dimensions reach onnxruntime",
