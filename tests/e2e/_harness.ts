@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="deno.ns" />
 /**
  * Starts the real server and Debian's Chromium for the end-to-end tests of the web client.
  *
@@ -63,6 +65,31 @@ export async function startServer(
 ): Promise<Server> {
   const server = await launch({ entry, readyTimeoutMs });
   return { url: `${server.url}/`, output: server.output, close: server.close };
+}
+
+/**
+ * Registers an end-to-end test that gets Debian's Chromium and a started server, and closes both after.
+ *
+ * @param name the test's name, a sentence
+ * @param body the test, given its context, the browser and the server
+ * @param options which server to start
+ */
+export function browserTest(
+  name: string,
+  body: (t: Deno.TestContext, browser: Browser, server: Server) => Promise<void>,
+  options: Parameters<typeof startServer>[0] = {},
+): void {
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false }, async (t) => {
+    const browser = await launchChromium();
+    let server: Server | undefined;
+    try {
+      server = await startServer(options);
+      await body(t, browser, server);
+    } finally {
+      await browser.close();
+      await server?.close();
+    }
+  });
 }
 
 /** The fields of socket JSON messages that the tests read. */
@@ -160,9 +187,46 @@ export async function openClient(
       }
     });
   });
-  await page.goto(server.url);
-  await page.waitForSelector("body[data-ready]");
+  await gotoReady(page, server.url);
   return client;
+}
+
+/** Loads `url` in the page and waits until the client has loaded the model list. */
+export async function gotoReady(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready]");
+}
+
+/** Types a prompt and presses Enter, as a person would. */
+export async function submitPrompt(page: Page, prompt: string): Promise<void> {
+  await page.fill("#prompt", prompt);
+  await page.press("#prompt", "Enter");
+}
+
+/** Clicks Cancel from inside the page as soon as panel A's job runs, so a fast job cannot finish first. */
+export async function cancelWhenRunning(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const panel = document.querySelector('.panel[data-slot="a"]') as HTMLElement;
+    new MutationObserver((_, observer) => {
+      if (panel.dataset.state === "running") {
+        observer.disconnect();
+        (document.querySelector("#cancel") as HTMLButtonElement).click();
+      }
+    }).observe(panel, { attributes: true, attributeFilter: ["data-state"] });
+  });
+}
+
+/** The RGBA pixels of a panel's final image, read back through a canvas at its natural size. */
+export function finalPixels(page: Page, slot: "a" | "b" = "a"): Promise<number[]> {
+  return page.evaluate((slot) => {
+    const img = document.querySelector(`.panel[data-slot="${slot}"] img.final`) as HTMLImageElement;
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext("2d")!;
+    ctx.drawImage(img, 0, 0);
+    return [...ctx.getImageData(0, 0, canvas.width, canvas.height).data];
+  }, slot);
 }
 
 /** The id of the job a panel (`a` or `b`) shows. */

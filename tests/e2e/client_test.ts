@@ -11,13 +11,15 @@ import { deepStrictEqual, equal, notEqual, ok } from "@std/assert";
 import type { Browser, Page } from "playwright-core";
 import {
   ARTIFACTS,
+  browserTest,
+  cancelWhenRunning,
   type ClientPage,
+  finalPixels,
   imageSize,
-  launchChromium,
   openClient,
   panelJob,
   type Server,
-  startServer,
+  submitPrompt,
   waitForPanel,
   type WireEvent,
 } from "./_harness.ts";
@@ -99,28 +101,9 @@ function sentGenerates(wire: WireEvent[]) {
   return wire.filter((w) => w.type === "sent" && w.json!.type === "generate").map((w) => w.json!);
 }
 
-/** Types a prompt and presses Enter, as a person would. */
-async function submitPrompt(page: Page, prompt: string) {
-  await page.fill("#prompt", prompt);
-  await page.press("#prompt", "Enter");
-}
-
 /** Sets a number field by typing into it. */
 async function typeInto(page: Page, selector: string, value: number | string) {
   await page.fill(selector, String(value));
-}
-
-/** The RGBA pixels of a panel's final image, read back through a canvas at its natural size. */
-function finalPixels(page: Page, slot: "a" | "b"): Promise<number[]> {
-  return page.evaluate((slot) => {
-    const img = document.querySelector(`.panel[data-slot="${slot}"] img.final`) as HTMLImageElement;
-    const canvas = document.createElement("canvas");
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext("2d")!;
-    ctx.drawImage(img, 0, 0);
-    return [...ctx.getImageData(0, 0, canvas.width, canvas.height).data];
-  }, slot);
 }
 
 /** Asserts that each selector matches an element that is visible and inside the viewport's width. */
@@ -136,15 +119,9 @@ async function assertVisible(page: Page, selectors: string[], width: number) {
   }
 }
 
-Deno.test({
-  name: "the web client generates, previews, cancels, compares and recovers in headless Chromium",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async (t) => {
-  const browser = await launchChromium();
-  let server: Server | undefined;
-  try {
-    server = await startServer({ entry: ENTRY });
+browserTest(
+  "the web client generates, previews, cancels, compares and recovers in headless Chromium",
+  async (t, browser, server) => {
     const { models } = await (await fetch(`${server.url}api/models`)).json() as {
       models: (Model & { default: boolean })[];
     };
@@ -154,7 +131,7 @@ Deno.test({
     await t.step(
       "pressing Enter in the prompt paints previews on the canvas, then a final image of the model's size",
       async () => {
-        await withClient(browser, server!, async ({ page, wire }) => {
+        await withClient(browser, server, async ({ page, wire }) => {
           await submitPrompt(page, "a thick seven");
           await waitForPanel(page, "a", "done");
           const id = await panelJob(page, "a");
@@ -214,19 +191,10 @@ Deno.test({
     );
 
     await t.step("the cancel button stops a running job before its last step", async () => {
-      await withClient(browser, server!, async (client) => {
+      await withClient(browser, server, async (client) => {
         const { page, wire } = client;
         await typeInto(page, "#steps", model.maxSteps);
-        // Click Cancel from inside the page as soon as the job runs, so a fast server cannot finish first.
-        await page.evaluate(() => {
-          const panel = document.querySelector('.panel[data-slot="a"]') as HTMLElement;
-          new MutationObserver((_, observer) => {
-            if (panel.dataset.state === "running") {
-              observer.disconnect();
-              (document.querySelector("#cancel") as HTMLButtonElement).click();
-            }
-          }).observe(panel, { attributes: true, attributeFilter: ["data-state"] });
-        });
+        await cancelWhenRunning(page);
         await submitPrompt(page, "a thin two upright");
         await waitForPanel(page, "a", "cancelled").catch((error) => {
           throw new Error(`${error.message} (the job may have finished before the cancel arrived)`);
@@ -256,7 +224,7 @@ Deno.test({
     await t.step(
       "A/B mode streams no guidance and GAG side by side over one socket and shows two different images",
       async () => {
-        await withClient(browser, server!, async (client) => {
+        await withClient(browser, server, async (client) => {
           const { page, wire } = client;
           await page.check("#ab");
           ok(
@@ -295,7 +263,7 @@ Deno.test({
     );
 
     await t.step("picking APG sends apg with the CFG scale, and the job finishes", async () => {
-      await withClient(browser, server!, async ({ page, wire }) => {
+      await withClient(browser, server, async ({ page, wire }) => {
         await page.check('.slot[data-slot="a"] input[value="apg"]', { force: true });
         await typeInto(page, "#a-cfg", 3);
         await typeInto(page, "#a-apg-eta", 0.5);
@@ -320,7 +288,7 @@ Deno.test({
     await t.step(
       "a steps value beyond the model's maximum shows the server's message next to the steps field",
       async () => {
-        await withClient(browser, server!, async ({ page, wire }) => {
+        await withClient(browser, server, async ({ page, wire }) => {
           await typeInto(page, "#steps", model.maxSteps + 1);
           await submitPrompt(page, "a small 3");
           await page.waitForSelector("#err-steps:not(:empty)");
@@ -359,7 +327,7 @@ Deno.test({
     await t.step(
       "a guidance scale beyond its range shows the server's message under that slider",
       async () => {
-        await withClient(browser, server!, async ({ page, wire }) => {
+        await withClient(browser, server, async ({ page, wire }) => {
           const [, max] = model.guidance.ranges.gag.scale;
           await page.check('.slot[data-slot="a"] input[value="gag"]', { force: true });
           await typeInto(page, "#a-guidance-scale", max * 10 + 1);
@@ -378,7 +346,7 @@ Deno.test({
     );
 
     await t.step("a value the server's schema rejects reads in the same wording as the others", async () => {
-      await withClient(browser, server!, async ({ page, wire }) => {
+      await withClient(browser, server, async ({ page, wire }) => {
         await typeInto(page, "#steps", 1.5);
         await submitPrompt(page, "a small 3");
         await page.waitForSelector("#err-steps:not(:empty)");
@@ -388,7 +356,7 @@ Deno.test({
     });
 
     await t.step("a GAG scale in the over-guiding region is marked under its slider", async () => {
-      await withClient(browser, server!, async ({ page }) => {
+      await withClient(browser, server, async ({ page }) => {
         const listed = (model.guidance as { overGuiding?: { gag?: number } }).overGuiding?.gag;
         const over = listed ?? model.guidance.defaults.gag.scale * 4;
         await page.check('.slot[data-slot="a"] input[value="gag"]', { force: true });
@@ -403,7 +371,7 @@ Deno.test({
     });
 
     await t.step("a typed seed is used once; locking it keeps it for the next images", async () => {
-      await withClient(browser, server!, async ({ page, wire }) => {
+      await withClient(browser, server, async ({ page, wire }) => {
         await typeInto(page, "#seed", 1234);
         equal(await page.getAttribute("#lock", "aria-pressed"), "false", "Typing a seed locked it");
         await submitPrompt(page, "a small 3");
@@ -424,7 +392,7 @@ Deno.test({
     });
 
     await t.step("an empty prompt says it gives an unconditional sample", async () => {
-      await withClient(browser, server!, async ({ page }) => {
+      await withClient(browser, server, async ({ page }) => {
         await submitPrompt(page, "");
         await waitForPanel(page, "a", "done");
         ok(
@@ -438,7 +406,7 @@ Deno.test({
     });
 
     await t.step("the model menu lists every model and a generation uses the one picked", async () => {
-      await withClient(browser, server!, async ({ page, wire }) => {
+      await withClient(browser, server, async ({ page, wire }) => {
         const options = await page.$$eval(
           "#model option",
           (els) => els.map((o) => (o as HTMLOptionElement).value),
@@ -459,7 +427,7 @@ Deno.test({
     });
 
     await t.step("a history item restores the settings it was made with, also after a reload", async () => {
-      await withClient(browser, server!, async ({ page }) => {
+      await withClient(browser, server, async ({ page }) => {
         const steps = Math.min(model.maxSteps, Math.max(2, model.defaultSteps - 1));
         await typeInto(page, "#steps", steps);
         await page.check('.slot[data-slot="a"] input[value="pladis"]', { force: true });
@@ -501,7 +469,7 @@ Deno.test({
           constructor(...args) { super(...args); globalThis.__sockets.push(this); }
         };
       })();`;
-      await withClient(browser, server!, async (client) => {
+      await withClient(browser, server, async (client) => {
         const { page } = client;
         await page.waitForSelector('#connection[data-state="open"]');
         await page.evaluate(() =>
@@ -519,7 +487,7 @@ Deno.test({
     });
 
     await t.step("the form works from the keyboard and every control has an accessible name", async () => {
-      await withClient(browser, server!, async ({ page, wire }) => {
+      await withClient(browser, server, async ({ page, wire }) => {
         const unnamed = await page.evaluate(() =>
           [...document.querySelectorAll(
             "input, select, textarea, button, a[href], canvas, [role=radiogroup]",
@@ -572,7 +540,7 @@ Deno.test({
     await t.step(
       "at 375×812 the phone layout shows the form and the result without sideways scrolling",
       async () => {
-        await withClient(browser, server!, async ({ page }) => {
+        await withClient(browser, server, async ({ page }) => {
           await submitPrompt(page, "a thick seven slanted right");
           await waitForPanel(page, "a", "done");
           await page.evaluate(() => scrollTo(0, 0));
@@ -630,7 +598,7 @@ Deno.test({
     );
 
     await t.step("at 1280×800 the desktop layout shows the settings beside A/B previews", async () => {
-      await withClient(browser, server!, async ({ page }) => {
+      await withClient(browser, server, async ({ page }) => {
         await page.check("#ab");
         await submitPrompt(page, "a large eight");
         await waitForPanel(page, "a", "done");
@@ -675,8 +643,6 @@ Deno.test({
         notEqual(await page.locator("#history-list .history-item").count(), 0);
       });
     });
-  } finally {
-    await browser.close();
-    await server?.close();
-  }
-});
+  },
+  { entry: ENTRY },
+);

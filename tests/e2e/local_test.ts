@@ -14,29 +14,18 @@ import type { Page } from "playwright-core";
 import { createBackend } from "../../sampler/mod.ts";
 import { loadDigitJudge } from "../../tools/eval/digit_judge.ts";
 import {
+  browserTest,
+  cancelWhenRunning,
   type ClientPage,
-  launchChromium,
+  finalPixels,
+  gotoReady,
   openClient,
-  type Server,
-  startServer,
+  submitPrompt,
   waitForPanel,
 } from "./_harness.ts";
 
 /** Generation on this device downloads about 20 MB and creates two sessions on a busy CPU. */
 const LOCAL_TIMEOUT_MS = 300_000;
-
-/** The RGBA pixels of a panel's final image at its natural size. */
-function finalPixels(page: Page, slot: "a" | "b" = "a"): Promise<number[]> {
-  return page.evaluate((slot) => {
-    const img = document.querySelector(`.panel[data-slot="${slot}"] img.final`) as HTMLImageElement;
-    const canvas = document.createElement("canvas");
-    canvas.width = img.naturalWidth;
-    canvas.height = img.naturalHeight;
-    const ctx = canvas.getContext("2d")!;
-    ctx.drawImage(img, 0, 0);
-    return [...ctx.getImageData(0, 0, canvas.width, canvas.height).data];
-  }, slot);
-}
 
 /** Records every request the page makes to the server's HTTP generate route, and refuses it. */
 async function blockHttpGenerate(page: Page): Promise<string[]> {
@@ -53,38 +42,26 @@ function sentGenerates(client: ClientPage) {
   return client.wire.filter((w) => w.type === "sent" && w.json!.type === "generate");
 }
 
-async function submit(page: Page, prompt: string) {
-  await page.fill("#prompt", prompt);
-  await page.press("#prompt", "Enter");
-}
-
-Deno.test({
-  name: "the web client generates on this device in headless Chromium (wasm), and falls back to the server",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async (t) => {
-  const browser = await launchChromium();
-  let server: Server | undefined;
-  try {
-    server = await startServer();
+browserTest(
+  "the web client generates on this device in headless Chromium (wasm), and falls back to the server",
+  async (t, browser, server) => {
     const url = server.url;
 
     await t.step(
       "?runtime=local renders the digit asked for with no POST /api/generate and no socket generate",
       async () => {
-        const client = await openClient(browser, server!);
+        const client = await openClient(browser, server);
         try {
           const { page } = client;
           const posts = await blockHttpGenerate(page);
-          await page.goto(`${url}?runtime=local`);
-          await page.waitForSelector("body[data-ready]");
+          await gotoReady(page, `${url}?runtime=local`);
           ok(
             await page.isChecked('#runtime input[value="local"]'),
             "?runtime=local did not pick this device",
           );
           await page.fill("#seed", "7");
           await page.click("#lock");
-          await submit(page, "a thick seven");
+          await submitPrompt(page, "a thick seven");
           await waitForPanel(page, "a", "done", LOCAL_TIMEOUT_MS);
           deepStrictEqual(posts, [], "The page posted to /api/generate");
           deepStrictEqual(sentGenerates(client), [], "The page sent a generate message over the socket");
@@ -132,15 +109,7 @@ Deno.test({
           ok(a.some((v, i) => v !== b[i]), "A and B gave the same image on this device");
           await page.uncheck("#ab");
           await page.fill("#steps", "8");
-          await page.evaluate(() => {
-            const panel = document.querySelector('.panel[data-slot="a"]') as HTMLElement;
-            new MutationObserver((_, observer) => {
-              if (panel.dataset.state === "running") {
-                observer.disconnect();
-                (document.querySelector("#cancel") as HTMLButtonElement).click();
-              }
-            }).observe(panel, { attributes: true, attributeFilter: ["data-state"] });
-          });
+          await cancelWhenRunning(page);
           await page.press("#prompt", "Enter");
           await waitForPanel(page, "a", "cancelled", LOCAL_TIMEOUT_MS);
           ok(await page.isHidden('.panel[data-slot="a"] img.final'), "A cancelled job shows a final image");
@@ -153,7 +122,7 @@ Deno.test({
     );
 
     await t.step("the runtime choice survives a reload and a visit without ?runtime=", async () => {
-      const client = await openClient(browser, server!);
+      const client = await openClient(browser, server);
       try {
         const { page } = client;
         ok(
@@ -169,14 +138,12 @@ Deno.test({
         await page.reload();
         await page.waitForSelector("body[data-ready]");
         ok(await page.isChecked('#runtime input[value="local"]'), "The choice did not survive a reload");
-        await page.goto(url);
-        await page.waitForSelector("body[data-ready]");
+        await gotoReady(page, url);
         ok(
           await page.isChecked('#runtime input[value="local"]'),
           "The choice was not kept for the next visit",
         );
-        await page.goto(`${url}?runtime=server`);
-        await page.waitForSelector("body[data-ready]");
+        await gotoReady(page, `${url}?runtime=server`);
         ok(await page.isChecked('#runtime input[value="server"]'), "?runtime=server did not win");
       } finally {
         await client.close();
@@ -186,13 +153,12 @@ Deno.test({
     await t.step(
       "when this device cannot run the model, the job runs on the server and the page says so",
       async () => {
-        const client = await openClient(browser, server!);
+        const client = await openClient(browser, server);
         try {
           const { page } = client;
           await page.route("**/ort-wasm-simd-threaded.wasm", (route) => route.abort());
-          await page.goto(`${url}?runtime=local`);
-          await page.waitForSelector("body[data-ready]");
-          await submit(page, "a small 3");
+          await gotoReady(page, `${url}?runtime=local`);
+          await submitPrompt(page, "a small 3");
           await waitForPanel(page, "a", "done", LOCAL_TIMEOUT_MS);
           equal(sentGenerates(client).length, 1, "The job did not go to the server");
           ok(
@@ -208,8 +174,5 @@ Deno.test({
         }
       },
     );
-  } finally {
-    await browser.close();
-    await server?.close();
-  }
-});
+  },
+);
