@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { matrixProduct } from "./matrix_product.ts";
 import { symmetricEigen } from "./symmetric_eigenvalues.ts";
 
 /** Mean and covariance (n − 1 normalised) of a feature set. */
@@ -55,19 +56,6 @@ export function gaussianStats(
     }
   }
   return { dim, mean, cov };
-}
-
-/** Multiplies row-major square matrices. */
-function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < n; k++) {
-      const aik = a[i * n + k];
-      if (aik === 0) continue;
-      for (let j = 0; j < n; j++) out[i * n + j] += aik * b[k * n + j];
-    }
-  }
-  return out;
 }
 
 /** The symmetric square root of a positive semi-definite matrix (negative round-off eigenvalues → 0). */
@@ -126,7 +114,8 @@ export function frechetDistance(reference: FrechetReference, other: GaussianStat
     meanTerm += d * d;
     trace += a.cov[j * n + j] + other.cov[j * n + j];
   }
-  const m = matmul(matmul(sqrtCov, other.cov, n), sqrtCov, n);
+  const product = (x: Float64Array, y: Float64Array) => matrixProduct(new Float64Array(n * n), x, n, n, y, n);
+  const m = product(product(sqrtCov, other.cov), sqrtCov);
   // Symmetrise away round-off so the eigen solver sees an exactly symmetric matrix.
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {

@@ -9,6 +9,7 @@ export * from "./bootstrap.ts";
 export * from "./digit_judge.ts";
 export * from "./frechet_distance.ts";
 export * from "./judge_accuracy.ts";
+export * from "./matrix_product.ts";
 export * from "./measure_digits.ts";
 export * from "./mnist_digits.ts";
 export * from "./prompt_set.ts";
