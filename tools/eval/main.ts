@@ -44,7 +44,6 @@ import {
   stripSpec,
 } from "./plots.ts";
 import { type ModelStudy, pickStripPrompt, stripSamples, studyModel, type StudyPlan } from "./study_model.ts";
-import type { StudyContext } from "./study.ts";
 import { modelSection, summarySection } from "./study_report.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -183,10 +182,14 @@ async function stripOnly() {
   for (const id of MODELS) {
     const pipeline = engine.pipeline(id);
     const eta = pipeline.manifest.guidance.defaults.gag.eta;
-    const ctx = { pipeline, batch: 1, log } as unknown as StudyContext;
     studies.push({
       id,
-      strip: await stripSamples(ctx, pickStripPrompt(promptSet("test", PLAN.n)), eta, PLAN),
+      strip: await stripSamples(
+        { pipeline, batch: 1 },
+        pickStripPrompt(promptSet("test", PLAN.n)),
+        eta,
+        PLAN,
+      ),
     });
   }
   await engine.close();

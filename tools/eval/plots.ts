@@ -6,7 +6,7 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { Image } from "imagescript";
+import { encodeImage, planarToRgba } from "../../sampler/mod.ts";
 
 /** One point of a stability curve. */
 export interface CurvePoint {
@@ -122,16 +122,9 @@ export function stripSpec(images: StripImage[], size = 56): TopLevelSpec {
   } as unknown as TopLevelSpec;
 }
 
-/** A grey-scale image in [-1, 1] (row-major, one channel) as a PNG data URL. */
+/** A grey-scale image in [-1, 1] (row-major, one channel) as a PNG data URL, encoded as the server does. */
 export async function pngDataUrl(pixels: Float32Array, width: number, height: number): Promise<string> {
-  const image = new Image(width, height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const g = Math.round((Math.min(1, Math.max(-1, pixels[y * width + x])) + 1) * 127.5);
-      image.setPixelAt(x + 1, y + 1, ((g << 24) | (g << 16) | (g << 8) | 0xff) >>> 0);
-    }
-  }
-  const png = await image.encode(1);
+  const png = await encodeImage(planarToRgba(pixels, 1, width, height), { format: "png" });
   let binary = "";
   for (const b of png) binary += String.fromCharCode(b);
   return `data:image/png;base64,${btoa(binary)}`;

@@ -48,7 +48,7 @@ export interface StudyContext {
 
 /** Samples `prompts` with one setting at `steps`, `ctx.batch` at a time. */
 export async function sample(
-  ctx: StudyContext,
+  ctx: Pick<StudyContext, "pipeline" | "batch">,
   prompts: readonly EvalPrompt[],
   spec: ModeSpec,
   steps: number,

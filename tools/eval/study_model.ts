@@ -300,7 +300,7 @@ export function pickStripPrompt(prompts: readonly EvalPrompt[]): EvalPrompt {
  * pictures of the stability claim. Sampled alone (batch 1), which gives the same pixels as in a batch.
  */
 export async function stripSamples(
-  ctx: StudyContext,
+  ctx: Pick<StudyContext, "pipeline" | "batch">,
   prompt: EvalPrompt,
   eta: number,
   plan: Pick<StudyPlan, "scales" | "curveSteps" | "etaOff">,
