@@ -4,15 +4,14 @@
  * @module
  */
 import assert from "@std/assert";
-import * as ort from "onnxruntime-web";
 import { findAttentionSites, guidanceFeeds, guidanceScalars, patchAttention } from "../../guidance/mod.ts";
 import { createRandom } from "../fixtures/attention_models.ts";
 import { maxAbsoluteError } from "./_ort_check.ts";
+import { options, ort } from "./_wasm.ts";
 
 const PATH = new URL("../../models/digits/denoiser.onnx", import.meta.url);
 // The model is committed: a missing file fails here rather than skipping the tests.
 const model = await Deno.readFile(PATH);
-ort.env.wasm.numThreads = 1;
 
 Deno.test({
   name:
@@ -48,8 +47,8 @@ Deno.test({
           [k, v],
         ) => [k, new ort.Tensor("float32", v.data, v.dims)]),
       );
-    const original = await ort.InferenceSession.create(model, { executionProviders: ["wasm"] });
-    const session = await ort.InferenceSession.create(patched, { executionProviders: ["wasm"] });
+    const original = await ort.InferenceSession.create(model, options);
+    const session = await ort.InferenceSession.create(patched, options);
     const output = original.outputNames[0];
     const expected = (await original.run(feeds))[output].data as Float32Array;
     const none = (await session.run({ ...feeds, ...scalars(guidanceScalars({ mode: "none" })) }))[output]

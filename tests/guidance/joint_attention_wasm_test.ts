@@ -5,12 +5,9 @@
  * @module
  */
 import assert from "@std/assert";
-import * as ort from "onnxruntime-web";
 import { buildMmditModel, type MmditConfig } from "../fixtures/mmdit_models.ts";
 import { assertJoint, checkMmdit } from "./_joint_check.ts";
-
-ort.env.wasm.numThreads = 1;
-const options = { executionProviders: ["wasm"] };
+import { options, ort } from "./_wasm.ts";
 
 const VARIANTS: [string, Partial<MmditConfig>][] = [
   ["text first (FLUX)", {}],

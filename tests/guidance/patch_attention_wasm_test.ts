@@ -4,7 +4,6 @@
  * @module
  */
 import assert from "@std/assert";
-import * as ort from "onnxruntime-web";
 import { entmax15, patchAttention, softmax } from "../../guidance/mod.ts";
 import {
   buildBareMultiHeadAttentionModel,
@@ -22,9 +21,7 @@ import {
   report,
   runY,
 } from "./_ort_check.ts";
-
-ort.env.wasm.numThreads = 1;
-const options = { executionProviders: ["wasm"] };
+import { options, ort } from "./_wasm.ts";
 
 for (const scaleForm of ["mul", "div", "folded", "none"] as const) {
   Deno.test(`patchAttention() output matches the reference on wasm for torch-style attention with scale form ${scaleForm}`, async () => {

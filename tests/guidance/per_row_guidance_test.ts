@@ -6,7 +6,6 @@
  */
 import assert from "@std/assert";
 import onnx from "onnx-proto";
-import * as ort from "onnxruntime-web";
 import { guidanceFeeds, type GuidanceRow, guidanceScalars, patchAttention } from "../../guidance/mod.ts";
 import {
   type AttentionFixture,
@@ -22,9 +21,7 @@ import {
 } from "../fixtures/attention_models.ts";
 import { buildMmditModel, randomMmditInputs, referenceMmdit } from "../fixtures/mmdit_models.ts";
 import { fixtureFeeds, maxAbsoluteError, maxRelativeError, runY } from "./_ort_check.ts";
-
-ort.env.wasm.numThreads = 1;
-const options = { executionProviders: ["wasm"] };
+import { options, ort } from "./_wasm.ts";
 
 /** One setting per row: unguided, PLADIS on both kinds, GAG clipped on cross only. */
 const ROWS: GuidanceRow[] = [
