@@ -10,7 +10,7 @@ import { deepStrictEqual, equal, notEqual, ok } from "@std/assert";
 import { Image } from "imagescript";
 import { runServerToExit, startServer } from "./_server.ts";
 import { idOf, isTerminal, json, label, openSocket, postGenerate, type Received } from "./_client.ts";
-import { addHeldModel, copyDigits, holdFile } from "./reliability/_model_copy.ts";
+import { addHeldModel, copyDigits, heldModelEnv, holdFile } from "./reliability/_model_copy.ts";
 
 const REQUEST = { prompt: "a thick seven", steps: 2, seed: 7, guidance: { mode: "gag" }, size: 28 };
 
@@ -110,7 +110,7 @@ Deno.test("one socket: a duplicate job id is refused, and waiting jobs hear thei
   const held = await addHeldModel(copy);
   const denoiser = await Deno.readFile(`${copy.dir}/denoiser.onnx`);
   await using server = await startServer({
-    env: { MODELS_DIR: copy.modelsDir, MODELS: "digits,held", LOAD_MODELS: "lazy", CONCURRENCY: "1" },
+    env: heldModelEnv(copy),
   });
   await using ws = await openSocket(server.wsUrl);
   const job = (id: string, model = "digits") => ({ type: "generate", id, model, prompt: "a one", steps: 1 });

@@ -92,3 +92,11 @@ export async function addHeldModel(copy: ModelCopy, id = "held"): Promise<HeldFi
   await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ ...manifest, id }));
   return await holdFile(`${dir}/denoiser.onnx`);
 }
+
+/**
+ * The server environment in which a model added by {@linkcode addHeldModel} holds its slot: the copy's
+ * models, `digits` and `id`, loaded lazily, one job at a time.
+ */
+export function heldModelEnv(copy: ModelCopy, id = "held"): Record<string, string> {
+  return { MODELS_DIR: copy.modelsDir, MODELS: `digits,${id}`, LOAD_MODELS: "lazy", CONCURRENCY: "1" };
+}

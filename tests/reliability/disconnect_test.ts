@@ -9,7 +9,7 @@
 import { equal, ok } from "@std/assert";
 import { startServer } from "../_server.ts";
 import { type Exposition, idOf, label, openSocket, readMetrics, waitForMetrics } from "../_client.ts";
-import { addHeldModel, copyDigits, type HeldFile } from "./_model_copy.ts";
+import { addHeldModel, copyDigits, type HeldFile, heldModelEnv } from "./_model_copy.ts";
 
 const CLIENTS = 100;
 /** How far resident memory may stay above the warmed-up baseline after a round (bytes). */
@@ -69,10 +69,7 @@ Deno.test({
     const held = await addHeldModel(copy);
     await using server = await startServer({
       env: {
-        MODELS_DIR: copy.modelsDir,
-        MODELS: "digits,held",
-        LOAD_MODELS: "lazy",
-        CONCURRENCY: "1",
+        ...heldModelEnv(copy),
         QUEUE_SIZE: String(2 * CLIENTS),
       },
     });

@@ -18,7 +18,7 @@ import {
   readMetrics,
   waitForMetrics,
 } from "../_client.ts";
-import { addHeldModel, copyDigits, holdFile } from "../reliability/_model_copy.ts";
+import { addHeldModel, copyDigits, heldModelEnv, holdFile } from "../reliability/_model_copy.ts";
 
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const MAX_BODY_BYTES = 4096;
@@ -71,10 +71,7 @@ Deno.test({
     const denoiser = await Deno.readFile(`${copy.dir}/denoiser.onnx`);
     await using server = await startServer({
       env: {
-        MODELS_DIR: copy.modelsDir,
-        MODELS: "digits,held",
-        LOAD_MODELS: "lazy",
-        CONCURRENCY: "1",
+        ...heldModelEnv(copy),
         QUEUE_SIZE: "1",
         MAX_BODY_BYTES: String(MAX_BODY_BYTES),
         MAX_WS_MESSAGE_BYTES: String(MAX_WS_MESSAGE_BYTES),
