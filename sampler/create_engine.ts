@@ -46,8 +46,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     models: ids.map((id) => fileSource(join(modelsDir, id))),
     backend,
     loaders: {
-      flow: (source, manifest, backend, patch) =>
-        loadFlowPipeline(source, manifest, backend, patch, options.batching),
+      flow: (source, manifest, backend, patch, log) =>
+        loadFlowPipeline(source, manifest, backend, patch, log, options.batching),
       sd: loadSdPipeline,
     },
     patch,

@@ -21,13 +21,15 @@ import type { Pipeline } from "./pipeline.ts";
 
 /**
  * Loads a flow model from its source. Concurrent jobs share text-encoder and denoiser calls
- * (`batcher.ts`, with `batching`'s limits).
+ * (`batcher.ts`, with `batching`'s limits). The signature is a `PipelineLoader`'s plus `batching`; a flow model
+ * has no optional file to report on, so `_log` is unused.
  */
 export async function loadFlowPipeline(
   source: ModelSource,
   manifest: FlowManifest,
   backend: Backend,
   patch: PatchFn,
+  _log?: (message: string) => void,
   batching: BatchingOptions = {},
 ): Promise<Pipeline> {
   const tokenizer = await readTokenizer(source, manifest.tokenizer);

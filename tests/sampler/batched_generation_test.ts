@@ -58,7 +58,9 @@ async function sameBytesBatched(name: BackendName) {
   const { backend, calls } = await countingBackend(name);
   const source = fileSource(join(MODELS_DIR, "digits"));
   const manifest = await readManifest(source) as FlowManifest;
-  const pipeline = await loadFlowPipeline(source, manifest, backend, guidancePatch, { maxWaitMs: 1_000 });
+  const pipeline = await loadFlowPipeline(source, manifest, backend, guidancePatch, undefined, {
+    maxWaitMs: 1_000,
+  });
   try {
     const jobs = REQUESTS.map((r) => pipeline.prepare(r));
     const alone: Generation[] = [];
@@ -87,7 +89,9 @@ Deno.test("a cancelled job leaves the batch and the other jobs finish with their
   const { backend, calls } = await countingBackend("wasm");
   const source = fileSource(join(MODELS_DIR, "digits"));
   const manifest = await readManifest(source) as FlowManifest;
-  const pipeline = await loadFlowPipeline(source, manifest, backend, guidancePatch, { maxWaitMs: 1_000 });
+  const pipeline = await loadFlowPipeline(source, manifest, backend, guidancePatch, undefined, {
+    maxWaitMs: 1_000,
+  });
   try {
     const jobs = REQUESTS.map((r) => pipeline.prepare({ ...r, steps: 4 }));
     const alone = await pipeline.generate(jobs[1]);
