@@ -9,6 +9,7 @@ import assert from "@std/assert";
 import { destroyDeviceAfterTests, options, ort, requireAdapter } from "./_webgpu.ts";
 import { entmax15, patchAttention } from "../../guidance/mod.ts";
 import {
+  type AttentionFixture,
   buildMultiHeadAttentionModel,
   buildProbabilityProbeModel,
   buildTorchAttentionModel,
@@ -16,44 +17,45 @@ import {
 } from "../fixtures/attention_models.ts";
 import { assertCheck, caseFeeds, checkFixture, maxAbsoluteError, report, runY } from "./_ort_check.ts";
 
+/** Checks a patched fixture on WebGPU against the reference, reports its errors and asserts them. */
+async function checkOnWebGpu(
+  name: string,
+  fixture: AttentionFixture,
+  limits?: Parameters<typeof assertCheck>[1],
+): Promise<void> {
+  await requireAdapter();
+  const check = await checkFixture(ort, fixture, { sessionOptions: options });
+  report(name, check);
+  assertCheck(check, limits);
+}
+
 Deno.test("a WebGPU adapter is available for the WebGPU execution provider", requireAdapter);
 
 Deno.test("patchAttention() output matches the reference on WebGPU for torch-style attention", async () => {
-  await requireAdapter();
-  const check = await checkFixture(ort, buildTorchAttentionModel({ seed: 2 }), { sessionOptions: options });
-  report("torch-style", check);
-  assertCheck(check);
+  await checkOnWebGpu("torch-style", buildTorchAttentionModel({ seed: 2 }));
 });
 
 Deno.test("patchAttention() output matches the reference on WebGPU for com.microsoft MultiHeadAttention", async () => {
-  await requireAdapter();
-  const check = await checkFixture(ort, buildMultiHeadAttentionModel({ seed: 4, mhaBias: true }), {
-    sessionOptions: options,
-  });
-  report("MultiHeadAttention", check);
   // The unpatched model runs WebGPU's fused attention kernel, the patched one plain MatMul/Softmax:
   // their float32 rounding differs by ~2e-6 here (on wasm both agree exactly).
-  assertCheck(check, { none: 1e-5 });
+  await checkOnWebGpu("MultiHeadAttention", buildMultiHeadAttentionModel({ seed: 4, mhaBias: true }), {
+    none: 1e-5,
+  });
 });
 
 Deno.test("patchAttention() output matches the reference on WebGPU for float16 MultiHeadAttention", async () => {
-  await requireAdapter();
-  const check = await checkFixture(ort, buildMultiHeadAttentionModel({ seed: 5, fp16: true }), {
-    sessionOptions: options,
+  await checkOnWebGpu("float16 MultiHeadAttention", buildMultiHeadAttentionModel({ seed: 5, fp16: true }), {
+    none: 1e-2,
+    tolerance: 5e-3,
   });
-  report("float16 MultiHeadAttention", check);
-  assertCheck(check, { none: 1e-2, tolerance: 5e-3 });
 });
 
 Deno.test("patchAttention() keeps float16 torch-style attention on WebGPU and reproduces it in mode none", async () => {
-  await requireAdapter();
-  const check = await checkFixture(ort, buildTorchAttentionModel({ seed: 5, fp16: true }), {
-    sessionOptions: options,
-  });
-  report("float16 torch-style", check);
   // WebGPU runs the model's own float16 MatMul/Softmax in half precision: the unpatched model is
   // already ~6e-3 from the float64 reference, and λ or w amplify that error in o_s − o_d.
-  assertCheck(check, { tolerance: 1e-1 });
+  await checkOnWebGpu("float16 torch-style", buildTorchAttentionModel({ seed: 5, fp16: true }), {
+    tolerance: 1e-1,
+  });
 });
 
 Deno.test("the in-graph 1.5-entmax matches the sort-based reference to 1e-5 on WebGPU", async () => {
