@@ -1,15 +1,9 @@
 import assert from "@std/assert";
 import { assertThrowsWith } from "./_assert.ts";
 import { guidanceFeeds, guidanceScalars } from "../../guidance/mod.ts";
+import { SELF_AND_CROSS_INPUTS } from "../fixtures/attention_models.ts";
 
-const inputs = [
-  "guidance_a_cross",
-  "guidance_b_cross",
-  "guidance_a_self",
-  "guidance_b_self",
-  "guidance_eta",
-  "guidance_zeta",
-];
+const inputs = SELF_AND_CROSS_INPUTS;
 const plain = (feeds: ReturnType<typeof guidanceFeeds>) =>
   Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, [...v.data, v.dims]]));
 

@@ -5,6 +5,7 @@ import {
   buildMultiHeadAttentionModel,
   buildNoAttentionModel,
   buildTorchAttentionModel,
+  SELF_AND_CROSS_INPUTS,
 } from "../fixtures/attention_models.ts";
 import { assertThrowsWith } from "./_assert.ts";
 
@@ -31,14 +32,7 @@ Deno.test("patchAttention() patches cross-attention by default and reports the i
 
 Deno.test("patchAttention() adds per-kind a and b inputs when self-attention is patched too", () => {
   const { report } = patchAttention(buildMultiHeadAttentionModel().model, { layers: "all" });
-  assert.deepEqual(report.inputs, [
-    "guidance_a_cross",
-    "guidance_b_cross",
-    "guidance_a_self",
-    "guidance_b_self",
-    "guidance_eta",
-    "guidance_zeta",
-  ]);
+  assert.deepEqual(report.inputs, SELF_AND_CROSS_INPUTS);
   assert.deepEqual(report.patched.map((p) => p.kind), ["self", "cross"]);
 });
 
