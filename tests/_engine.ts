@@ -18,3 +18,22 @@ export function testEngine(backend: BackendChoice = "wasm"): Promise<Engine> {
     log: () => {},
   });
 }
+
+/** Starts an engine on `backend` over every model in `modelsDir`, with the real guidance patch. */
+export function folderEngine(modelsDir: string, backend: BackendChoice = "wasm"): Promise<Engine> {
+  return createEngine({ modelsDir, backend, patch: guidancePatch, log: () => {} });
+}
+
+/** Runs `body` with an engine from {@linkcode folderEngine} and closes the engine after. */
+export async function withFolderEngine<T>(
+  modelsDir: string,
+  backend: BackendChoice,
+  body: (engine: Engine) => Promise<T>,
+): Promise<T> {
+  const engine = await folderEngine(modelsDir, backend);
+  try {
+    return await body(engine);
+  } finally {
+    await engine.close();
+  }
+}

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import {
   type BackendName,
   createBackend,
-  createEngine,
   createTextTokenizer,
   fileSource,
   guidancePatch,
@@ -16,8 +15,26 @@ import type { Rgba } from "../../sampler/preview.ts";
 import { startServer } from "../_server.ts";
 import { openSocket } from "../_client.ts";
 import { nativeTest } from "../_native_child.ts";
+import { folderEngine, withFolderEngine } from "../_engine.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
+
+/** Reads the manifest in a model folder, lets `change` edit it, and writes it back. */
+async function editManifest(root: string, change: (m: Record<string, Record<string, unknown>>) => void) {
+  const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
+  change(m);
+  await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
+}
+
+/** Writes the SD fixture into a new temporary models folder, its manifest edited by `change` when given. */
+async function freshSdModel(
+  change?: (m: Record<string, Record<string, unknown>>) => void,
+): Promise<{ dir: string; root: string }> {
+  const dir = await Deno.makeTempDir();
+  const root = await writeSdModel(dir);
+  if (change) await editManifest(root, change);
+  return { dir, root };
+}
 
 Deno.test("the CLIP BPE tokenizer wraps the prompt in start/end tokens and pads to 77", () => {
   const json = clipTokenizerJson();
@@ -59,8 +76,7 @@ for (const backend of ["wasm", "webgpu"] as const) {
       }
       const dir = await Deno.makeTempDir();
       await writeSdModel(dir);
-      const engine = await createEngine({ modelsDir: dir, backend, patch: guidancePatch, log: () => {} });
-      try {
+      await withFolderEngine(dir, backend, async (engine) => {
         assert.deepEqual(
           engine.pipeline("tiny-sd").patched,
           ["cross"],
@@ -84,9 +100,7 @@ for (const backend of ["wasm", "webgpu"] as const) {
           guidance: { mode: "gag", scale: 20 },
         }));
         assert.notDeepEqual(none.image.data, gag.image.data, "guidance changes the image");
-      } finally {
-        await engine.close();
-      }
+      });
     },
   });
 }
@@ -99,22 +113,14 @@ Deno.test({
     for (const taesd of ["diffusers", "original"] as const) {
       const dir = await Deno.makeTempDir();
       await writeSdModel(dir, "tiny-sd", { taesd });
-      const engine = await createEngine({
-        modelsDir: dir,
-        backend: "wasm",
-        patch: guidancePatch,
-        log: () => {},
-      });
-      try {
+      await withFolderEngine(dir, "wasm", async (engine) => {
         const images: Rgba[] = [];
         await engine.generate(engine.prepare({ prompt: "a dog", steps: 2, seed: 1 }), {
           onStep: async (s) => void images.push(await s.render()),
         });
         assert.deepEqual(images.map((i) => i.width), [64, 64], taesd);
         previews[taesd] = images.map((i) => i.data);
-      } finally {
-        await engine.close();
-      }
+      });
     }
     assert.ok(previews.original[1].some((v, i) => i % 4 !== 3 && v !== 255 && v !== 0), "not saturated");
     assert.deepEqual(previews.original, previews.diffusers, "the [0, 1] form is mapped to [-1, 1]");
@@ -125,18 +131,10 @@ Deno.test({
   name: "the fixture UNet has a self- and a cross-attention, and its text encoder is causal",
   ...E2E,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const root = await writeSdModel(dir);
-    const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
-    m.guidance.layers = "all";
-    await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
-    const engine = await createEngine({
-      modelsDir: dir,
-      backend: "wasm",
-      patch: guidancePatch,
-      log: () => {},
+    const { dir } = await freshSdModel((m) => {
+      m.guidance.layers = "all";
     });
-    try {
+    await withFolderEngine(dir, "wasm", async (engine) => {
       const pipeline = engine.pipeline("tiny-sd");
       assert.deepEqual([...pipeline.patched].sort(), ["cross", "self"]);
       // A causal encoder: tokens up to the end token do not see the padding; the pad positions do.
@@ -146,9 +144,7 @@ Deno.test({
       for (let t = 0; t < 4; t++) assert.deepEqual(row(0, t), row(1, t), `position ${t}`);
       assert.notDeepEqual(row(0, 4), row(1, 4));
       assert.notDeepEqual(row(0, 40), row(1, 40), "pad states depend on the prompt");
-    } finally {
-      await engine.close();
-    }
+    });
   },
 });
 
@@ -158,24 +154,14 @@ Deno.test({
   async fn() {
     const images: Uint8ClampedArray[] = [];
     for (const padToken of ["!", "<|endoftext|>"]) {
-      const dir = await Deno.makeTempDir();
-      const root = await writeSdModel(dir);
-      const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
-      m.tokenizer.padToken = padToken;
-      await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
-      const engine = await createEngine({
-        modelsDir: dir,
-        backend: "wasm",
-        patch: guidancePatch,
-        log: () => {},
+      const { dir } = await freshSdModel((m) => {
+        m.tokenizer.padToken = padToken;
       });
-      try {
+      await withFolderEngine(dir, "wasm", async (engine) => {
         images.push(
           (await engine.generate(engine.prepare({ prompt: "a red cat", steps: 1, seed: 2 }))).image.data,
         );
-      } finally {
-        await engine.close();
-      }
+      });
     }
     assert.notDeepEqual(images[1], images[0]);
   },
@@ -193,18 +179,10 @@ Deno.test({
         await Deno.stat(join(dir, "tiny-sd/unet/model.float32.onnx_data")).then(() => true, () => false),
         externalData,
       );
-      const engine = await createEngine({
-        modelsDir: dir,
-        backend: "wasm",
-        patch: guidancePatch,
-        log: () => {},
-      });
-      try {
+      await withFolderEngine(dir, "wasm", async (engine) => {
         const job = engine.prepare({ prompt: "a red cat", steps: 2, seed: 4, guidance: { mode: "gag" } });
         images.push((await engine.generate(job)).image.data);
-      } finally {
-        await engine.close();
-      }
+      });
     }
     assert.deepEqual(images[1], images[0]);
   },
@@ -326,25 +304,15 @@ Deno.test({
   name: "the manifest's sizes of symbolic dimensions reach onnxruntime",
   ...E2E,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const root = await writeSdModel(dir);
-    const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
-    m.unet.dimensions.height = 16;
-    await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
-    const engine = await createEngine({
-      modelsDir: dir,
-      backend: "wasm",
-      patch: guidancePatch,
-      log: () => {},
+    const { dir } = await freshSdModel((m) => {
+      (m.unet.dimensions as Record<string, number>).height = 16;
     });
-    try {
+    await withFolderEngine(dir, "wasm", async (engine) => {
       await assert.rejects(
         engine.generate(engine.prepare({ prompt: "a red cat", steps: 1, seed: 1 })),
         /sample.*Expected: 16/s,
       );
-    } finally {
-      await engine.close();
-    }
+    });
   },
 });
 
@@ -352,25 +320,15 @@ Deno.test({
   name: "boundary types come from the files, not from the manifest",
   ...E2E,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const root = await writeSdModel(dir);
-    const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
-    for (const c of ["textEncoder", "unet", "vae"]) m[c].io = "float16";
-    m.textEncoder.inputType = "int64";
-    m.unet.timestepType = "float32";
-    await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
-    const engine = await createEngine({
-      modelsDir: dir,
-      backend: "wasm",
-      patch: guidancePatch,
-      log: () => {},
+    const { dir } = await freshSdModel((m) => {
+      for (const c of ["textEncoder", "unet", "vae"]) m[c].io = "float16";
+      m.textEncoder.inputType = "int64";
+      m.unet.timestepType = "float32";
     });
-    try {
+    await withFolderEngine(dir, "wasm", async (engine) => {
       const gen = await engine.generate(engine.prepare({ prompt: "a red cat", steps: 2, seed: 3 }));
       assert.equal(gen.image.width, 64);
-    } finally {
-      await engine.close();
-    }
+    });
   },
 });
 
@@ -378,46 +336,31 @@ Deno.test({
   name: "a wrong SD model folder names the file and the tensor",
   ...E2E,
   async fn() {
-    const load = (modelsDir: string) =>
-      createEngine({ modelsDir, backend: "wasm", patch: guidancePatch, log: () => {} });
-    const fresh = async () => {
-      const dir = await Deno.makeTempDir();
-      return { dir, root: await writeSdModel(dir) };
-    };
-    const edit = async (root: string, change: (m: Record<string, Record<string, unknown>>) => void) => {
-      const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
-      change(m);
-      await Deno.writeTextFile(join(root, "manifest.json"), JSON.stringify(m));
-    };
-    let f = await fresh();
+    let f = await freshSdModel();
     await Deno.remove(join(f.root, FLOAT32_FILES.vae));
-    await assert.rejects(load(f.dir), /vae_decoder\/model\.float32\.onnx/);
+    await assert.rejects(folderEngine(f.dir), /vae_decoder\/model\.float32\.onnx/);
 
-    f = await fresh();
-    await edit(f.root, (m) => (m.unet.inputs as Record<string, string>).sample = "latents");
+    f = await freshSdModel((m) => (m.unet.inputs as Record<string, string>).sample = "latents");
     await assert.rejects(
-      load(f.dir),
+      folderEngine(f.dir),
       (e: Error) => e.message.includes("unet/model.float32.onnx") && e.message.includes("input 'latents'"),
     );
 
-    f = await fresh();
-    await edit(f.root, (m) => {
+    f = await freshSdModel((m) => {
       (m.unet.inputs as Record<string, string>).sample = "timestep";
       (m.unet.inputs as Record<string, string>).timestep = "sample";
     });
     await assert.rejects(
-      load(f.dir),
+      folderEngine(f.dir),
       (e: Error) =>
         e.message.includes("unet/model.float32.onnx") &&
         e.message.includes("'timestep' is int64, not float32 or float16"),
     );
 
-    f = await fresh();
-    await edit(f.root, (m) => delete m.unet.float32File);
-    await assert.rejects(load(f.dir), /unet\/model\.onnx .*float16.*'float32File'/);
+    f = await freshSdModel((m) => delete m.unet.float32File);
+    await assert.rejects(folderEngine(f.dir), /unet\/model\.onnx .*float16.*'float32File'/);
 
-    f = await fresh();
-    await edit(f.root, (m) => m.vae.dtype = "float16");
-    await assert.rejects(load(f.dir), /'vae\.dtype' was split into 'weights'/);
+    f = await freshSdModel((m) => m.vae.dtype = "float16");
+    await assert.rejects(folderEngine(f.dir), /'vae\.dtype' was split into 'weights'/);
   },
 });

@@ -12,14 +12,9 @@
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-web";
-import {
-  createEngine,
-  gaussianNoise,
-  guidancePatch,
-  sampleEulerEpsilon,
-  sdTurboSchedule,
-} from "../../sampler/mod.ts";
+import { gaussianNoise, sampleEulerEpsilon, sdTurboSchedule } from "../../sampler/mod.ts";
 import { writeSdModel } from "../fixtures/sd_model.ts";
+import { withFolderEngine } from "../_engine.ts";
 
 /** Per step count: the timesteps, σ and 1/√(σ²+1) from numpy (see the module comment). */
 const TABLE: Record<number, { timesteps: number[]; sigmas: number[]; scales: number[] }> = {
@@ -104,13 +99,7 @@ Deno.test("the SD pipeline feeds its UNet σ₀·noise·1/√(σ²+1), the table
   const recorder = recordUnetRuns();
   try {
     await writeSdModel(dir);
-    const engine = await createEngine({
-      modelsDir: dir,
-      backend: "wasm",
-      patch: guidancePatch,
-      log: () => {},
-    });
-    try {
+    await withFolderEngine(dir, "wasm", async (engine) => {
       for (const [steps, row] of Object.entries(TABLE)) {
         recorder.runs.length = 0;
         await engine.generate(engine.prepare({ prompt: "a red cat", steps: Number(steps), seed: 11 }));
@@ -127,9 +116,7 @@ Deno.test("the SD pipeline feeds its UNet σ₀·noise·1/√(σ²+1), the table
           x = x.map((v, j) => v + (sigmas[i + 1] - sigmas[i]) * run.out[j]);
         });
       }
-    } finally {
-      await engine.close();
-    }
+    });
   } finally {
     recorder.stop();
     await Deno.remove(dir, { recursive: true });
