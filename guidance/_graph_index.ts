@@ -177,7 +177,17 @@ const TYPE_PRESERVING = new Set([
   "BiasGelu",
   "FastGelu",
   "Attention",
+  "AveragePool",
+  "MaxPool",
+  "GlobalAveragePool",
+  "GlobalMaxPool",
+  "Resize",
+  "LeakyRelu",
+  "Softplus",
 ]); // deno-fmt-ignore
+
+/** Type-preserving ops whose operands all have the output's type, so any typed operand tells it. */
+const SAME_TYPE_OPERANDS = new Set(["Add", "Sub", "Mul", "Div", "Max", "Min", "MatMul", "Gemm", "Concat", "Einsum"]);
 
 /** Infers the element type of a tensor from declarations, initializers and producers. */
 export function elemTypeOf(index: GraphIndex, name: string, seen = new Set<string>()): number | undefined {
@@ -196,12 +206,14 @@ export function elemTypeOf(index: GraphIndex, name: string, seen = new Set<strin
     return t?.dataType ?? DataType.FLOAT;
   }
   if (op === "Where") return elemTypeOf(index, node.input?.[1] ?? "", seen);
-  if (TYPE_PRESERVING.has(op)) {
-    for (const input of node.input ?? []) {
-      if (!input) continue;
-      const t = elemTypeOf(index, input, seen);
-      if (t) return t;
-    }
+  if (!TYPE_PRESERVING.has(op)) return undefined;
+  // Only inputs that share the output's type: the data input, or every input of an op whose operands all
+  // have one type. A Reshape's shape, a Gather's indices or a Slice's starts are int64 whatever the data is.
+  const inputs = SAME_TYPE_OPERANDS.has(op) ? node.input ?? [] : (node.input ?? []).slice(0, 1);
+  for (const input of inputs) {
+    if (!input) continue;
+    const t = elemTypeOf(index, input, seen);
+    if (t) return t;
   }
   return undefined;
 }

@@ -2,10 +2,14 @@ import assert from "@std/assert";
 import onnx from "onnx-proto";
 import { patchAttention } from "../../guidance/mod.ts";
 import {
+  attrs,
   buildMultiHeadAttentionModel,
   buildNoAttentionModel,
   buildTorchAttentionModel,
+  GraphBuilder,
+  int64Tensor,
   SELF_AND_CROSS_INPUTS,
+  valueInfo,
 } from "../fixtures/attention_models.ts";
 import { assertThrowsWith } from "./_assert.ts";
 
@@ -127,4 +131,26 @@ Deno.test("patchAttention() rejects bytes that are not an ONNX model", () => {
     () => patchAttention(new Uint8Array([0xff, 0xff, 0xff])),
     "Cannot read the ONNX model as it is not a valid ModelProto: current size is 3 bytes",
   );
+});
+
+Deno.test("patchAttention() never takes a Reshape's int64 shape for the type of the query it reshapes", () => {
+  // x → HardSigmoid (an op the type inference does not know) → Reshape(shape: int64) → Q.
+  const b = new GraphBuilder();
+  const activated = b.node("/q", "HardSigmoid", ["x"]);
+  const q = b.node("/q", "Reshape", [activated, b.constant("/q", int64Tensor("", [1, 4, 8]))]);
+  const kt = b.node("/attn", "Transpose", ["encoder_hidden_states"], [attrs.ints("perm", [0, 2, 1])]);
+  const p = b.node("/attn", "Softmax", [b.node("/attn", "MatMul", [q, kt])], [attrs.int("axis", -1)]);
+  b.nodes.push({
+    name: "/Identity",
+    opType: "Identity",
+    input: [b.node("/attn", "MatMul", [p, "encoder_hidden_states"])],
+    output: ["y"],
+  });
+  const model = b.model(
+    [valueInfo("x", 1, [1, 1, 4, 8]), valueInfo("encoder_hidden_states", 1, [1, 3, 8])],
+    [valueInfo("y", 1, [1, 4, 8])],
+  );
+  const { report } = patchAttention(model);
+  assert.equal(report.patched.length, 1, JSON.stringify(report.skipped));
+  assert.equal(report.patched[0].kind, "cross");
 });
