@@ -201,7 +201,7 @@ export class JobBoard {
    */
   showError(event, job, panel) {
     const slot = job?.slot ?? "a";
-    const styled = styleError(event, job?.request);
+    const styled = styleError(event);
     const elsewhere = (/** @type {string} */ message) => {
       if (panel) panel.failed(message);
       else this.errors.show(message, undefined);
