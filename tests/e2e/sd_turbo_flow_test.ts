@@ -60,17 +60,25 @@ async function generateBoth(env: Record<string, string>): Promise<Uint8Array> {
 Deno.test({
   name: "SD-Turbo files placed by hand, fetch-model --manifest-only and the server give an image on WebGPU",
   async fn() {
-    // Mesa complains on every adapter request without a runtime folder.
-    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", await Deno.makeTempDir());
-    assert.ok(
-      await navigator.gpu?.requestAdapter(),
-      "No WebGPU adapter: apt-get install -y mesa-vulkan-drivers libvulkan1",
-    );
-    const dir = await modelsFolder();
+    // Mesa complains on every adapter request without a runtime folder; one made here is removed after.
+    const runtimeDir = Deno.env.get("XDG_RUNTIME_DIR") ? null : await Deno.makeTempDir({ prefix: "xdg-" });
+    if (runtimeDir) Deno.env.set("XDG_RUNTIME_DIR", runtimeDir);
     try {
-      await generateBoth({ MODELS_DIR: dir, MODELS: "digits,sd-turbo", BACKEND: "webgpu" });
+      assert.ok(
+        await navigator.gpu?.requestAdapter(),
+        "No WebGPU adapter: apt-get install -y mesa-vulkan-drivers libvulkan1",
+      );
+      const dir = await modelsFolder();
+      try {
+        await generateBoth({ MODELS_DIR: dir, MODELS: "digits,sd-turbo", BACKEND: "webgpu" });
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
     } finally {
-      await Deno.remove(dir, { recursive: true });
+      if (runtimeDir) {
+        Deno.env.delete("XDG_RUNTIME_DIR");
+        await Deno.remove(runtimeDir, { recursive: true });
+      }
     }
   },
 });
