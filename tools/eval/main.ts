@@ -259,7 +259,9 @@ async function main() {
     `Scales tuned on a separate dev set (${PLAN.devN} other prompts × seeds per point). Intervals: 95 % Wilson ` +
     "for rates, paired bootstrap for differences against none, ± 1.96 bootstrap standard errors for FD.",
     "",
-    "- **digit**: the judge (`judge.onnx`, 97.4 % on held-out real digits) reads the digit the prompt names.",
+    `- **digit**: the judge (\`judge.onnx\`, ${
+      (100 * realRef.heldoutJudgeAccuracy.rate).toFixed(1)
+    } % on held-out real digits) reads the digit the prompt names.`,
     "- **attributes**: measured thickness / slant / size match those the prompt names (chance 1/3, 1/3, 1/2).",
     `- **FD**: Fréchet distance of judge features to ${heldout.n} held-out real digits (lower is better; ` +
     `${PLAN.n} real training digits score ${realRef.trainFd.toFixed(1)}).`,
