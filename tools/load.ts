@@ -24,7 +24,7 @@
 import { parseArgs } from "node:util";
 import { FRAME_HEADER_BYTES, FRAME_KIND } from "../routes/protocol.ts";
 import { startServer, waitHealthy } from "./_bench_server.ts";
-import { quantile } from "./_bench_stats.ts";
+import { quantile } from "./bench_stats.ts";
 
 const { values: a } = parseArgs({
   args: Deno.args,

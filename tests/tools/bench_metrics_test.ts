@@ -2,7 +2,7 @@ import { deepStrictEqual, equal, ok } from "@std/assert";
 import onnx from "onnx-proto";
 import { createBackend } from "../../sampler/mod.ts";
 import { countFlops, matmulModel } from "../../tools/model_flops.ts";
-import { interleave, pairedRatio, quantile, summarize } from "../../tools/_bench_stats.ts";
+import { interleave, pairedRatio, quantile, summarize } from "../../tools/bench_stats.ts";
 
 const proto = onnx.onnx;
 const FLOAT = 1;

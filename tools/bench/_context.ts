@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { quantile } from "../_bench_stats.ts";
+import { quantile } from "../bench_stats.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../../", import.meta.url).pathname;

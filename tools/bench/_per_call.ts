@@ -16,7 +16,7 @@ import {
   type TensorValue,
 } from "../../sampler/mod.ts";
 import { countFlops, type FlopCount, matmulRoof } from "../model_flops.ts";
-import { interleave } from "../_bench_stats.ts";
+import { interleave } from "../bench_stats.ts";
 import { type BenchContext, MODEL_DIR, MODEL_ID, PROMPT, ROOT } from "./_context.ts";
 
 /** What one backend's child process measures. */

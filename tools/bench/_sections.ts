@@ -5,7 +5,7 @@
  */
 import type { describeModel } from "../_report.ts";
 import { fmt, markdownTable } from "../_report.ts";
-import { pairedRatio } from "../_bench_stats.ts";
+import { pairedRatio } from "../bench_stats.ts";
 import { loadAverage, median } from "./_context.ts";
 import type { ColdStartResult } from "./_cold_start.ts";
 import type { BackendError, BackendResult } from "./_per_call.ts";

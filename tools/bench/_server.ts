@@ -13,7 +13,7 @@ import {
   waitHealthy,
   type WsTiming,
 } from "../_bench_server.ts";
-import { interleave, pairedRatio, summarize } from "../_bench_stats.ts";
+import { interleave, pairedRatio, summarize } from "../bench_stats.ts";
 import { type BenchContext, median, PROMPT } from "./_context.ts";
 
 /** Latency, preview overhead, throughput and memory of one server. */

@@ -13,7 +13,7 @@
  * @module
  */
 import { openWs, startServer, waitHealthy } from "../_bench_server.ts";
-import { pairedRatio, quantile } from "../_bench_stats.ts";
+import { pairedRatio, quantile } from "../bench_stats.ts";
 import { type BenchContext, PROMPT } from "./_context.ts";
 
 /** The two server set-ups compared. */
