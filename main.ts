@@ -34,8 +34,15 @@ const state: ServerState = {
   log,
 };
 
+// One patch function for the engine and the page's files, so both get the same cached graph.
+const patch = cachedPatch(guidancePatch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
+  version: PATCH_VERSION,
+  verify: decodesAsPatchedOnnx,
+  onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
+});
+
 const app = createApp(state, new URL("./static", import.meta.url).pathname);
-app.route("/", filesRoutes(state, { patchVersion: PATCH_VERSION }));
+app.route("/", filesRoutes(state, { patch }));
 const server = Deno.serve({
   port: config.PORT,
   hostname: config.HOST,
@@ -72,11 +79,7 @@ try {
     modelsDir: config.MODELS_DIR,
     models: config.MODELS,
     backend: config.BACKEND,
-    patch: cachedPatch(guidancePatch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
-      version: PATCH_VERSION,
-      verify: decodesAsPatchedOnnx,
-      onOutcome: (path, outcome) => log("info", `patched-model cache ${outcome}: ${path}`),
-    }),
+    patch,
     log: (m) => log("info", m),
     lazy: config.LOAD_MODELS === "lazy",
     batching: { maxBatch: config.BATCH_MAX_ROWS, maxWaitMs: config.BATCH_MAX_WAIT_MS },

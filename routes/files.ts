@@ -14,20 +14,13 @@ import type { Context } from "hono";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { transform } from "sucrase";
-import {
-  cachedPatch,
-  decodesAsPatchedOnnx,
-  fileSource,
-  guidancePatch,
-  type PatchFn,
-  readManifest,
-} from "../sampler/mod.ts";
+import { fileSource, type PatchFn, readManifest } from "../sampler/mod.ts";
 import type { ServerState } from "./state.ts";
 
 /** Options of {@linkcode filesRoutes}. */
 export interface FilesOptions {
-  /** The patcher version the engine's patch cache uses, so the page gets the engine's cached graph. */
-  patchVersion: string;
+  /** The engine's own patch function (with its cache), so the page gets the very graph the server runs. */
+  patch: PatchFn;
   /** The project root holding `sampler/` and `guidance/` (default: this file's parent folder). */
   root?: string;
 }
@@ -93,21 +86,17 @@ function immutable(c: Context, bytes: Uint8Array, type: string): Response {
 }
 
 /**
- * The routes under `/files/`; mount with `app.route("/", filesRoutes(state, { patchVersion }))`.
+ * The routes under `/files/`; mount with `app.route("/", filesRoutes(state, { patch }))`.
  *
  * @example
  * ```ts
- * app.route("/", filesRoutes(state, { patchVersion: PATCH_VERSION }));
+ * app.route("/", filesRoutes(state, { patch: cachedPatch(guidancePatch, null, { version: "1" }) }));
  * ```
  */
-export function filesRoutes(state: ServerState, { patchVersion, root }: FilesOptions): Hono {
+export function filesRoutes(state: ServerState, { patch, root }: FilesOptions): Hono {
   const app = new Hono();
   const projectRoot = root ?? dirname(dirname(fromFileUrl(import.meta.url)));
   const { config } = state;
-  const patch: PatchFn = cachedPatch(guidancePatch, config.CACHE_DIR ? `${config.CACHE_DIR}/patched` : null, {
-    version: patchVersion,
-    verify: decodesAsPatchedOnnx,
-  });
   const packages = new Map(BROWSER_PACKAGES.map((name) => [name, packageRoot(name)]));
 
   const models = new Map<string, () => Promise<ServedModel>>();

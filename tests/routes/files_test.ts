@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, notEqual, ok } from "@std/assert";
-import type { Engine } from "../../sampler/mod.ts";
+import { cachedPatch, decodesAsPatchedOnnx, type Engine, guidancePatch } from "../../sampler/mod.ts";
 import { filesRoutes } from "../../routes/files.ts";
 import { createSchemas, JobQueue, parseConfig, type ServerState } from "../../routes/mod.ts";
 
@@ -27,7 +27,11 @@ async function withFilesApp(body: (app: ReturnType<typeof filesRoutes>) => Promi
     log: () => {},
   };
   try {
-    await body(filesRoutes(state, { patchVersion: "test" }));
+    const patch = cachedPatch(guidancePatch, `${cacheDir}/patched`, {
+      version: "test",
+      verify: decodesAsPatchedOnnx,
+    });
+    await body(filesRoutes(state, { patch }));
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
