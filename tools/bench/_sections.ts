@@ -29,6 +29,15 @@ export interface BenchResults {
 
 const MB = (b: number) => fmt(b / 2 ** 20, 0);
 
+/** A median with its p10–p90 spread. */
+type Spread = { median: number; p10: number; p90: number };
+
+/** A paired ratio as `median (p10–p90)`, the median in bold where it is the figure the table is about. */
+function ratioCell(r: Spread, { digits = 2, unit = "", bold = false } = {}): string {
+  const m = `${fmt(r.median, digits)}${unit}`;
+  return `${bold ? `**${m}**` : m} (${fmt(r.p10, 2)}–${fmt(r.p90, 2)})`;
+}
+
 function cpuName(): string {
   try {
     return /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown CPU";
@@ -109,8 +118,8 @@ export function perCallSection(r: BenchResults): string[] {
             fmt(median(b.calls.none), 2),
             fmt(median(b.calls.pladis), 2),
             fmt(median(b.calls.gag), 2),
-            `**${fmt(g.median, 3)}** (${fmt(g.p10, 2)}–${fmt(g.p90, 2)})`,
-            `${fmt(n.median, 3)} (${fmt(n.p10, 2)}–${fmt(n.p90, 2)})`,
+            ratioCell(g, { digits: 3, bold: true }),
+            ratioCell(n, { digits: 3 }),
             fmt(gf, 1),
             fmt(b.roof.gflops, 1),
             fmt(100 * gf / b.roof.gflops, 0),
@@ -202,7 +211,7 @@ export function batchSection({ backends }: BenchResults): string[] {
         return [
           b.backend,
           ...sizes.map((n) => fmt(median(perSample(n)), 2)),
-          `**${fmt(r.median, 2)}×** (${fmt(r.p10, 2)}–${fmt(r.p90, 2)})`,
+          ratioCell(r, { unit: "×", bold: true }),
         ];
       }),
     ),
@@ -227,8 +236,8 @@ export function generationSection({ backends, cfg }: BenchResults): string[] {
           fmt(median(b.generations.none), 1),
           fmt(median(b.generations.gag), 1),
           fmt(median(b.generations.cfg), 1),
-          `**${fmt(c.median, 2)}** (${fmt(c.p10, 2)}–${fmt(c.p90, 2)})`,
-          `${fmt(g.median, 2)} (${fmt(g.p10, 2)}–${fmt(g.p90, 2)})`,
+          ratioCell(c, { bold: true }),
+          ratioCell(g),
         ];
       }),
     ),
@@ -296,8 +305,7 @@ export function serverSection(s: ServerResult): string[] {
 
 /** Jobs per second and latency, batched against unbatched, by clients and steps. */
 export function throughputSection(t: ThroughputResult): string[] {
-  const ratio = (r: { median: number; p10: number; p90: number }) =>
-    `**${fmt(r.median, 2)}×** (${fmt(r.p10, 2)}–${fmt(r.p90, 2)})`;
+  const ratio = (r: Spread) => ratioCell(r, { unit: "×", bold: true });
   const rows = t.cells.map((c) => [
     c.server === "batched" ? "batched (defaults)" : "unbatched (CONCURRENCY=1)",
     c.steps,
