@@ -6,7 +6,7 @@
  */
 import type { Emitter } from "./_emitter.ts";
 import type { RuleTensors } from "./_emit_guidance_rule.ts";
-import { attr, DataType, type ValueInfoProto } from "./_onnx.ts";
+import { attr, DataType, type GraphProto } from "./_onnx.ts";
 import type { RuleScalars } from "./_row_scalars.ts";
 
 /**
@@ -31,34 +31,24 @@ export function emitGuarded(
   rule: (tensors: RuleTensors) => void,
 ): void {
   const elemType = tensors.types?.dense ?? DataType.FLOAT;
-  const output = (name: string): ValueInfoProto => ({ name, type: { tensorType: { elemType } } });
-  const start = e.nodes.length;
-  const guided = e.unique(`${tensors.output}_guided`);
-  rule({ ...tensors, output: guided });
-  const branch = e.nodes.splice(start);
-  const passed = e.unique(`${tensors.output}_unguided`);
-  const identity = {
-    name: e.unique(`${passed}/Identity`),
-    opType: "Identity",
-    domain: "",
-    input: [tensors.dense],
-    output: [passed],
-    attribute: [],
+  // Each branch is emitted as usual, then taken out of the outer graph's nodes into its subgraph.
+  const branch = (output: string, body: () => void): GraphProto => {
+    const start = e.nodes.length;
+    body();
+    const node = e.nodes.splice(start);
+    return {
+      name: e.unique(`${output}/graph`),
+      node,
+      output: [{ name: output, type: { tensorType: { elemType } } }],
+    };
   };
+  const guided = e.unique(`${tensors.output}_guided`);
+  const then = branch(guided, () => rule({ ...tensors, output: guided }));
+  const passed = e.unique(`${tensors.output}_unguided`);
+  const otherwise = branch(passed, () => e.op("Identity", [tensors.dense], { outputs: [passed] }));
   e.op("If", [active], {
     name: "Guard",
-    attributes: [
-      attr.graph("then_branch", {
-        name: e.unique(`${guided}/graph`),
-        node: branch,
-        output: [output(guided)],
-      }),
-      attr.graph("else_branch", {
-        name: e.unique(`${passed}/graph`),
-        node: [identity],
-        output: [output(passed)],
-      }),
-    ],
+    attributes: [attr.graph("then_branch", then), attr.graph("else_branch", otherwise)],
     outputs: [tensors.output],
   });
 }
