@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 const FLAG = "GAG_NATIVE_CHILD";
 
 /** Whether this process is the child that runs native-backend tests. */
-export const inNativeChild = Deno.env.get(FLAG) === "1";
+const inNativeChild = Deno.env.get(FLAG) === "1";
 
 /**
  * Registers `name`: in the child, as the test `fn`; in the main process, as a test that runs this file's

@@ -109,7 +109,7 @@ export async function runY(
  * The attention kinds a fixture's sites are patched for, from the requested layers alone (never from the
  * patcher's own report, so a patcher that patched nothing fails the comparison).
  */
-export function expectedKinds({ layers = "cross" }: PatchOptions): ("self" | "cross")[] {
+function expectedKinds({ layers = "cross" }: PatchOptions): ("self" | "cross")[] {
   if (layers === "all") return ["self", "cross"];
   if (layers === "self" || layers === "cross") return [layers];
   throw new Error(`Cannot check a fixture patched with layers '${String(layers)}': use all, self or cross`);
