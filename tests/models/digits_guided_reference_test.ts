@@ -26,6 +26,11 @@ Deno.test("the guidance-patched digits model reproduces PyTorch's samples with n
   const engine = await testEngine("wasm");
   try {
     const pipeline = engine.pipeline("digits");
+    assert.deepEqual(
+      [...new Set(ref.cases.map((c) => c.guidance.mode))].sort(),
+      ["gag", "none", "pladis"],
+      "the reference has samples for none, PLADIS and GAG",
+    );
     const plain = ref.cases.find((c) => c.guidance.mode === "none")!.sample;
     for (const c of ref.cases) {
       const x = await pipeline.sampleBatch({
