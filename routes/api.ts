@@ -66,7 +66,7 @@ export async function readJson(req: Request, limit: number, timeoutMs = 10_000):
  * Refuses a body that is not declared as JSON with 415: a web page can send `text/plain`, form and
  * multipart bodies to any server without asking it first, but not `application/json`.
  */
-export function requireJson(contentType: string | undefined): void {
+function requireJson(contentType: string | undefined): void {
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/json") {
     throw apiError({
@@ -79,7 +79,7 @@ export function requireJson(contentType: string | undefined): void {
 }
 
 /** Percent-encodes text (as UTF-8) for a header; a lone surrogate becomes U+FFFD instead of throwing. */
-export function encodeHeaderText(text: string): string {
+function encodeHeaderText(text: string): string {
   return encodeURIComponent(text.toWellFormed());
 }
 

@@ -26,7 +26,7 @@ export interface FilesOptions {
 }
 
 /** The npm packages a page imports, by the bare specifier the import map in `static/index.html` uses. */
-export const BROWSER_PACKAGES = ["onnxruntime-web", "zod", "@huggingface/tokenizers"] as const;
+const BROWSER_PACKAGES = ["onnxruntime-web", "zod", "@huggingface/tokenizers"] as const;
 
 /** The folders whose TypeScript modules the page imports. */
 const SOURCE_DIRS = ["sampler", "guidance"] as const;

@@ -86,7 +86,7 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 }
 
 /** What a zod issue asks for, in the project's words (`must be at least 1`); zod's own text otherwise. */
-export function issuePhrase(issue: z.core.$ZodIssue): string {
+function issuePhrase(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "too_small":
     case "too_big": {

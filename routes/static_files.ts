@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { ServerState } from "./state.ts";
 
 /** Request paths longer than this are not looked up on disk. */
-export const MAX_STATIC_PATH_CHARS = 1024;
+const MAX_STATIC_PATH_CHARS = 1024;
 
 /** Serves the files under `root` (relative to the cwd or absolute); what it cannot serve falls through. */
 export function staticFiles(root: string, log: ServerState["log"]): MiddlewareHandler {

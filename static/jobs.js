@@ -10,7 +10,7 @@ import { fieldMessage, styleError } from "./messages.js";
 import { MIME } from "./protocol.js";
 
 /** Job states in which a runner may still send something. */
-export const ACTIVE = new Set(["waiting", "sent", "queued", "running", "cancelling"]);
+const ACTIVE = new Set(["waiting", "sent", "queued", "running", "cancelling"]);
 
 /**
  * Where a job is sent and cancelled: the server's socket, or this device.

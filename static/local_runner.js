@@ -18,7 +18,7 @@
  */
 
 /** Why local generation cannot run; the page then falls back to the server. */
-export class LocalUnavailableError extends Error {
+class LocalUnavailableError extends Error {
   name = "LocalUnavailableError";
 }
 

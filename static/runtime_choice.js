@@ -18,7 +18,7 @@ export const RUNTIME_KEY = "digits.runtime.v1";
  * @param {unknown} value
  * @returns {value is "server" | "local"}
  */
-export function isRuntime(value) {
+function isRuntime(value) {
   return value === "server" || value === "local";
 }
 

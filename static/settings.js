@@ -133,7 +133,7 @@ export function guidanceParams(model, mode) {
 }
 
 /** Without the server's word, GAG's scale over-guides from this many times the model's default. */
-export const OVER_GUIDING_FACTOR = 4;
+const OVER_GUIDING_FACTOR = 4;
 
 /**
  * From which value a guidance scale over-guides, from the model's data: `guidance.overGuiding[mode]` when

@@ -17,7 +17,7 @@ const SETTINGS_KEY = "digits.settings.v1";
  * @param {{ id: string, name?: string }} model
  * @returns {string}
  */
-export function shortName(model) {
+function shortName(model) {
   return (model.name ?? model.id).split(" (")[0].trim() || model.id;
 }
 
