@@ -6,15 +6,14 @@
  *
  * @module
  */
-import type { Backend, TensorData } from "./backend.ts";
+import type { Backend } from "./backend.ts";
+import { castFloat, FLOATS, toFloat32 } from "./_floats.ts";
 import type { SdManifest } from "./manifest.ts";
 import { openTypedSession, readModelFile } from "./model_files.ts";
 import type { ModelSource } from "./model_source.ts";
 import { planarToRgba, type Rgba } from "./preview.ts";
 
 type PreviewDecoder = NonNullable<SdManifest["previewDecoder"]>;
-
-const FLOATS = ["float32", "float16"] as const;
 
 /** Calls `visit` with each length-delimited field of one protobuf message (varints and fixed ones skipped). */
 function scanMessage(bytes: Uint8Array, visit: (field: number, value: Uint8Array) => void): void {
@@ -85,10 +84,6 @@ export function decoderRange(model: Uint8Array, output: string): [number, number
   }
 }
 
-function toFloat32(data: TensorData): Float32Array {
-  return data instanceof Float32Array ? data : Float32Array.from(data as Float16Array);
-}
-
 /** Options of {@linkcode openPreviewDecoder}. */
 export interface PreviewDecoderOptions {
   source: ModelSource;
@@ -140,7 +135,7 @@ export async function openPreviewDecoder(
       const x = pd.scale === 1 ? x0 : x0.map((v) => v * pd.scale);
       const out = await session.run({
         [pd.input]: {
-          data: types[pd.input] === "float16" ? Float16Array.from(x) : x,
+          data: castFloat(x, types[pd.input]),
           dims: [1, channels, height, width],
         },
       });

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Backend, TensorData, TensorValue } from "./backend.ts";
+import type { Backend, TensorValue } from "./backend.ts";
+import { castFloat, FLOATS, toFloat32 } from "./_floats.ts";
 import { createCfgCombiner } from "./cfg.ts";
 import { sampleEulerEpsilon } from "./euler.ts";
 import type { Pipeline } from "./pipeline.ts";
@@ -29,7 +30,6 @@ import { sdTurboSchedule } from "./schedules.ts";
 type Float = "float32" | "float16";
 type Component = { file: string; weights: Float; io: Float; float32File?: string };
 
-const FLOATS = ["float32", "float16"] as const;
 const float = (c: Component) => ({ allowed: FLOATS, declared: c.io });
 
 /** The file of a component for this backend: its float32 variant where float16 weights cannot run. */
@@ -43,16 +43,6 @@ function pick(c: Component, backend: Backend, source: ModelSource): string {
     );
   }
   return c.file;
-}
-
-function cast(data: Float32Array, type: string): Float32Array | Float16Array {
-  return type === "float16" ? Float16Array.from(data) : data;
-}
-
-function toFloat32(data: TensorData): Float32Array {
-  if (data instanceof Float32Array) return data;
-  if (data instanceof Float16Array) return Float32Array.from(data);
-  throw new Error(`Cannot read a float tensor from ${data.constructor.name}`);
 }
 
 /**
@@ -146,7 +136,7 @@ export async function loadSdPipeline(
   const finalImage = async (x: Float32Array) => {
     const latent = x.map((v) => v / scalingFactor);
     const out = await vae.session.run({
-      [va.input]: { data: cast(latent, vae.types[va.input]), dims: [1, channels, height, width] },
+      [va.input]: { data: castFloat(latent, vae.types[va.input]), dims: [1, channels, height, width] },
     });
     const img = out[va.output];
     const [, c, h, w] = img.dims;
@@ -160,7 +150,7 @@ export async function loadSdPipeline(
     options.signal?.throwIfAborted();
     const text = await encodeText(cfg ? [...prompts, ...prompts.map(() => r.negativePrompt)] : prompts);
     const states: TensorValue = {
-      data: cast(toFloat32(text.states.data), textType),
+      data: castFloat(toFloat32(text.states.data), textType),
       dims: text.states.dims,
     };
     const gFeeds = jobGuidanceFeeds(patched.inputs, r.guidance);
@@ -175,11 +165,11 @@ export async function loadSdPipeline(
           ? BigInt64Array.of(BigInt(t))
           : timestepType === "int32"
           ? Int32Array.of(t)
-          : cast(Float32Array.of(t), timestepType),
+          : castFloat(Float32Array.of(t), timestepType),
         dims: [1],
       };
       const out = await unet.session.run({
-        [un.inputs.sample]: { data: cast(xs, sampleType), dims: [batch, channels, height, width] },
+        [un.inputs.sample]: { data: castFloat(xs, sampleType), dims: [batch, channels, height, width] },
         [un.inputs.timestep]: timestep,
         [un.inputs.text]: states,
         ...gFeeds,
