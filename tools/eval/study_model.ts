@@ -86,6 +86,21 @@ export interface ModelStudy {
   stripPrompt: { prompt: string; seed: number };
 }
 
+/** What the stability plot shows of a test cell: one point per metric, with its 95 % interval. */
+function curvePoints(r: CellRow): { metric: string; value: number; low: number; high: number }[] {
+  const sd = 1.96 * (r.fd.sd ?? 0);
+  return [
+    { metric: "digit adherence", value: r.digit.rate, low: r.digit.low, high: r.digit.high },
+    {
+      metric: "attribute adherence",
+      value: r.attributes.rate,
+      low: r.attributes.low,
+      high: r.attributes.high,
+    },
+    { metric: "FD (lower is better)", value: r.fd.value, low: r.fd.value - sd, high: r.fd.value + sd },
+  ];
+}
+
 const gag = (scale: number, eta: number, zeta = 0, layers: "cross" | "self" | "all" = "cross"): ModeSpec => ({
   mode: "gag",
   guidance: { mode: "gag", scale, eta, zeta, layers },
@@ -216,45 +231,13 @@ export async function studyModel(
     for (const s of plan.scales) {
       const r = await row(m.spec(s), plan.curveSteps);
       stability.push(r);
-      curves.push(
-        {
-          model: id,
-          method: m.method,
-          scale: s,
-          metric: "digit adherence",
-          value: r.digit.rate,
-          low: r.digit.low,
-          high: r.digit.high,
-        },
-        {
-          model: id,
-          method: m.method,
-          scale: s,
-          metric: "attribute adherence",
-          value: r.attributes.rate,
-          low: r.attributes.low,
-          high: r.attributes.high,
-        },
-        {
-          model: id,
-          method: m.method,
-          scale: s,
-          metric: "FD (lower is better)",
-          value: r.fd.value,
-          low: r.fd.value - 1.96 * (r.fd.sd ?? 0),
-          high: r.fd.value + 1.96 * (r.fd.sd ?? 0),
-        },
-      );
+      for (const p of curvePoints(r)) curves.push({ model: id, method: m.method, scale: s, ...p });
     }
   }
   const base = await row({ mode: "none" }, plan.curveSteps);
   const stripPrompt = pickStripPrompt(cells.prompts);
   const strip = await stripSamples(ctx, stripPrompt, eta, plan);
-  const curveNone = [
-    { model: id, metric: "digit adherence", value: base.digit.rate },
-    { model: id, metric: "attribute adherence", value: base.attributes.rate },
-    { model: id, metric: "FD (lower is better)", value: base.fd.value },
-  ];
+  const curveNone = curvePoints(base).map(({ metric, value }) => ({ model: id, metric, value }));
   const zetaRows: CellRow[] = [];
   for (const z of [0, 0.5, 1]) zetaRows.push(await row(gag(w, eta, z, layers), plan.curveSteps));
   const layerRows: CellRow[] = [];
