@@ -60,19 +60,16 @@ export function guidanceFeeds(
     throw new Error("Cannot build guidance feeds as at least one row is needed: current value is 0 rows");
   }
   const common = list.map(shared);
+  const feed = (value: (row: GuidanceRow, i: number) => number): ScalarFeed => ({
+    data: Float32Array.from(list, value),
+    dims: [list.length, 1, 1, 1],
+  });
   const feeds: Record<string, ScalarFeed> = {};
-  const put = (name: string, value: (row: GuidanceRow, i: number) => number) => {
-    if (inputs.includes(name)) {
-      feeds[name] = { data: Float32Array.from(list, value), dims: [list.length, 1, 1, 1] };
-    }
-  };
   for (const name of inputs) {
     const match = /^guidance_(a|b)_(\w+)$/.exec(name);
-    if (!match) continue;
-    const kind = match[2] as AttentionKind;
-    put(name, (row) => row[kind]?.[match[1] as "a" | "b"] ?? 0);
+    if (match) feeds[name] = feed((row) => row[match[2] as AttentionKind]?.[match[1] as "a" | "b"] ?? 0);
+    else if (name === GUIDANCE_INPUTS.eta) feeds[name] = feed((_, i) => common[i].eta);
+    else if (name === GUIDANCE_INPUTS.zeta) feeds[name] = feed((_, i) => common[i].zeta);
   }
-  put(GUIDANCE_INPUTS.eta, (_, i) => common[i].eta);
-  put(GUIDANCE_INPUTS.zeta, (_, i) => common[i].zeta);
   return feeds;
 }
