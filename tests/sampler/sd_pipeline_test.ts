@@ -19,6 +19,13 @@ import { folderEngine, withFolderEngine } from "../_engine.ts";
 
 const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
 
+/** One folder holds this file's model folders and goes when the test process ends. */
+const TEMP = await Deno.makeTempDir({ prefix: "sd-pipeline-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(TEMP, { recursive: true }));
+
+/** A new empty folder under {@linkcode TEMP}. */
+const tempDir = () => Deno.makeTempDir({ dir: TEMP });
+
 /** Reads the manifest in a model folder, lets `change` edit it, and writes it back. */
 async function editManifest(root: string, change: (m: Record<string, Record<string, unknown>>) => void) {
   const m = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
@@ -30,7 +37,7 @@ async function editManifest(root: string, change: (m: Record<string, Record<stri
 async function freshSdModel(
   change?: (m: Record<string, Record<string, unknown>>) => void,
 ): Promise<{ dir: string; root: string }> {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const root = await writeSdModel(dir);
   if (change) await editManifest(root, change);
   return { dir, root };
@@ -74,7 +81,7 @@ for (const backend of ["wasm", "webgpu"] as const) {
           "No WebGPU adapter: apt-get install -y mesa-vulkan-drivers libvulkan1",
         );
       }
-      const dir = await Deno.makeTempDir();
+      const dir = await tempDir();
       await writeSdModel(dir);
       await withFolderEngine(dir, backend, async (engine) => {
         assert.deepEqual(
@@ -111,7 +118,7 @@ Deno.test({
   async fn() {
     const previews: Record<string, Uint8ClampedArray[]> = {};
     for (const taesd of ["diffusers", "original"] as const) {
-      const dir = await Deno.makeTempDir();
+      const dir = await tempDir();
       await writeSdModel(dir, "tiny-sd", { taesd });
       await withFolderEngine(dir, "wasm", async (engine) => {
         const images: Rgba[] = [];
@@ -173,7 +180,7 @@ Deno.test({
   async fn() {
     const images: Uint8ClampedArray[] = [];
     for (const externalData of [false, true]) {
-      const dir = await Deno.makeTempDir();
+      const dir = await tempDir();
       await writeSdModel(dir, "tiny-sd", { externalData });
       assert.equal(
         await Deno.stat(join(dir, "tiny-sd/unet/model.float32.onnx_data")).then(() => true, () => false),
@@ -200,7 +207,7 @@ Deno.test({
       ["not a decoder", (m) => m.previewDecoder.float32File = FLOAT32_FILES.unet, true, /input/],
     ];
     for (const [what, change, taesd, warning] of cases) {
-      const dir = await Deno.makeTempDir();
+      const dir = await tempDir();
       const root = await writeSdModel(dir, "tiny-sd", { taesd });
       const manifest = JSON.parse(await Deno.readTextFile(join(root, "manifest.json")));
       change(manifest);
@@ -231,7 +238,7 @@ Deno.test({
   name: "an SD-Turbo-layout model is served over HTTP and WS with the same bytes for the same seed",
   ...E2E,
   async fn() {
-    const dir = await Deno.makeTempDir();
+    const dir = await tempDir();
     await writeSdModel(dir);
     await using server = await startServer({ env: { MODELS_DIR: dir, BACKEND: "wasm" } });
     const models = await (await fetch(`${server.url}/api/models`)).json();
@@ -257,7 +264,7 @@ Deno.test({
 
 /** Checks the boundary types onnxruntime reports for the fixture export on each backend. */
 async function boundaryTypes(names: readonly BackendName[]) {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     const root = await writeSdModel(dir);
     const expected = {
