@@ -190,16 +190,21 @@ export async function runBackendChild(
   ];
   if (ctx.quick) args.push("--quick");
   const xdg = await Deno.makeTempDir({ prefix: "xdg-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "inherit",
-    env: { XDG_RUNTIME_DIR: xdg },
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
-  const out = await child.output();
-  clearTimeout(timer);
+  let out: Deno.CommandOutput;
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "inherit",
+      env: { XDG_RUNTIME_DIR: xdg },
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+    out = await child.output();
+    clearTimeout(timer);
+  } finally {
+    await Deno.remove(xdg, { recursive: true });
+  }
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
   if (!out.success) return { backend: name, error: `exited with code ${out.code}: ${text.slice(0, 300)}` };
   try {
