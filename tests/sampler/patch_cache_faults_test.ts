@@ -76,6 +76,11 @@ Deno.test("a failed rename leaves no temporary file behind and the patch is stil
   const cached = cachedPatch(patch, dir.path, { version: "1", onOutcome: (_p, o) => void outcomes.push(o) });
   await cached(Uint8Array.of(3), req);
   const names = [...Deno.readDirSync(dir.path)].map((e) => e.name);
+  deepStrictEqual(
+    names.map((n) => n.replace(/^.*\./, "")).sort(),
+    ["json", "onnx"],
+    "the first call wrote the entry",
+  );
   // A folder (not empty) where the entry's file goes makes the rename fail.
   for (const name of names) {
     await Deno.remove(join(dir.path, name));
