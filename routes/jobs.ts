@@ -28,9 +28,9 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   /** Told the 1-based place in the waiting line whenever it changes, and 0 when the job starts. */
   onPosition?: (position: number, job: PreparedJob) => void;
-  /** Told after each step (the event loop has had a turn before). */
+  /** Told after each step. */
   onStep?: (event: StepEvent) => void;
-  /** Previews to render; none when unset. */
+  /** Previews of the steps before the last (the last one's image is the final); none when unset. */
   previews?: PreviewOptions;
   /** Asked before each due preview is rendered: `true` drops it (a slow reader). */
   skipPreview?: () => boolean;
@@ -69,9 +69,11 @@ export async function runJob(
       return await engine.generate(prepared, {
         signal: jobSignal,
         onStep: async (e) => {
+          onStep?.(e);
+          // The last step's image is the final frame, which follows at once: no preview, and no wait.
+          if (e.step === e.steps) return;
           // Between steps the server reads sockets, cancels and health checks.
           await yieldToEventLoop();
-          onStep?.(e);
           if (!previews || e.step % previews.every !== 0 || skipPreview?.()) return;
           const image = await encodeImage(await e.render(), { format: previews.format, size: previews.size });
           onPreview?.({ step: e.step, steps: e.steps, format: previews.format, image });

@@ -256,7 +256,7 @@ Deno.test({
     ws.send({ type: "generate", id: "sd", ...body, previews: { every: 1, format: "png", size: 32 } });
     const messages = await ws.job("sd", 60_000);
     const frames = messages.flatMap((m) => (m.kind === "frame" ? [m.frame] : []));
-    assert.equal(frames.filter((f) => f.kind === "preview").length, 4);
+    assert.deepEqual(frames.filter((f) => f.kind === "preview").map((f) => f.step), [1, 2, 3]);
     const final = frames.find((f) => f.kind === "final")!;
     assert.deepEqual(final.image, http);
   },
