@@ -72,8 +72,9 @@ export async function runJob(
           onStep?.(e);
           // The last step's image is the final frame, which follows at once: no preview, and no wait.
           if (e.step === e.steps) return;
-          // Between steps the server reads sockets, cancels and health checks.
-          await yieldToEventLoop();
+          // Between steps the server reads sockets, cancels and health checks: a backend computing on this
+          // thread gives it no turn of the event loop until the job ends.
+          if (!engine.backend.offThread) await yieldToEventLoop();
           if (!previews || e.step % previews.every !== 0 || skipPreview?.()) return;
           const image = await encodeImage(await e.render(), { format: previews.format, size: previews.size });
           onPreview?.({ step: e.step, steps: e.steps, format: previews.format, image });

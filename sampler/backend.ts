@@ -65,6 +65,13 @@ export interface Backend {
   readonly float16: boolean;
   /** Creates a session from model bytes; `label` names the model in errors. */
   createSession(model: Uint8Array, label: string, options?: SessionOptions): Promise<Session>;
+  /**
+   * Whether runs compute off the caller's thread, so each one resolves on a later turn of its event loop
+   * (the server's wasm worker). In-process wasm and onnxruntime-node hold the loop for the whole call.
+   */
+  readonly offThread?: boolean;
+  /** Ends what the backend holds besides its sessions (the server's wasm worker); after their release. */
+  close?(): Promise<void>;
 }
 
 /** Options of {@linkcode ortBackend}. */

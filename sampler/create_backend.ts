@@ -5,6 +5,7 @@
  * @module
  */
 import { type Backend, type BackendName, ortBackend, type OrtModule } from "./backend.ts";
+import { workerBackend } from "./worker_backend.ts";
 
 /** A backend choice from config; `auto` takes WebGPU when a hardware adapter exists, wasm otherwise. */
 export type BackendChoice = "auto" | BackendName;
@@ -22,6 +23,11 @@ export interface BackendOptions {
    * shared cores the spinning takes the cores from the next kernel; `deno task bench` measures both).
    */
   spinning?: boolean;
+  /**
+   * Run the wasm backend in a Worker (`worker_backend.ts`), so the caller's event loop stays free during
+   * calls; the backend's `close()` ends it. The server does; tools and tests run in-process.
+   */
+  worker?: boolean;
 }
 
 /**
@@ -58,7 +64,7 @@ function ensureRuntimeDir(): void {
 /** The one WebGPU adapter request: the adapter, or why there is none. */
 async function requestAdapter(): Promise<GPUAdapter | string> {
   ensureRuntimeDir();
-  const gpu = (globalThis.navigator as Navigator & { gpu?: GPU }).gpu;
+  const gpu = (globalThis.navigator as { gpu?: GPU }).gpu;
   if (!gpu) return "navigator.gpu is not available";
   return await gpu.requestAdapter().catch(() => null) ?? "no WebGPU adapter was found";
 }
@@ -81,8 +87,13 @@ async function start(
   name: BackendName,
   reason: string,
   threads: number,
-  { adapter, spinning = false }: { adapter?: GPUAdapter; spinning?: boolean } = {},
+  { adapter, spinning = false, worker = false }: {
+    adapter?: GPUAdapter;
+    spinning?: boolean;
+    worker?: boolean;
+  } = {},
 ): Promise<Backend> {
+  if (name === "wasm" && worker) return await workerBackend({ threads, reason });
   const ort = await loadModule(name, threads);
   return ortBackend(ort, {
     name,
@@ -100,11 +111,11 @@ async function start(
  */
 export async function createBackend(
   choice: BackendChoice,
-  { threads = Math.min(4, navigator.hardwareConcurrency || 1), log = console.warn, spinning }:
+  { threads = Math.min(4, navigator.hardwareConcurrency || 1), log = console.warn, spinning, worker }:
     BackendOptions = {},
 ): Promise<Backend> {
   if (choice === "wasm" || choice === "native") {
-    return await start(choice, "requested by config", threads, { spinning });
+    return await start(choice, "requested by config", threads, { spinning, worker });
   }
   const found = await requestAdapter();
   const adapter = typeof found === "string" ? undefined : found;
@@ -121,5 +132,5 @@ export async function createBackend(
     }
   }
   const why = adapter ? `the WebGPU adapter is a software fallback (${desc})` : found;
-  return await start("wasm", `auto: ${why}`, threads);
+  return await start("wasm", `auto: ${why}`, threads, { worker });
 }

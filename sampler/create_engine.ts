@@ -29,30 +29,45 @@ export interface EngineOptions {
   lazy?: boolean;
   /** Limits of the batches concurrent jobs share (flow models; default `BATCHING_DEFAULTS`). */
   batching?: BatchingOptions;
+  /** Run the wasm backend in a Worker (see `createBackend`); the engine's `close()` ends it. */
+  worker?: boolean;
 }
 
 /** Starts the backend, reads every manifest and (unless `lazy`) loads the models, each session once. */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
-  const { modelsDir, backend: choice = "auto", patch, log = console.log, lazy = false } = options;
+  const { modelsDir, backend: choice = "auto", patch, log = console.log, lazy = false, worker } = options;
   const t0 = performance.now();
-  const backend = await createBackend(choice, { log });
+  const backend = await createBackend(choice, { log, worker });
   const stages: Record<string, number> = { backend: Math.round(performance.now() - t0) };
   log(`backend: ${backend.name} (${backend.reason})`);
-  const ids = options.models?.length ? options.models : await modelFolders(modelsDir);
-  if (!ids.length) {
-    throw new Error(`Cannot start engine as ${modelsDir} holds no model folder with a manifest.json`);
+  let engine: Engine;
+  try {
+    const ids = options.models?.length ? options.models : await modelFolders(modelsDir);
+    if (!ids.length) {
+      throw new Error(`Cannot start engine as ${modelsDir} holds no model folder with a manifest.json`);
+    }
+    engine = await startEngine({
+      models: ids.map((id) => fileSource(join(modelsDir, id))),
+      backend,
+      loaders: {
+        flow: (source, manifest, backend, patch, log) =>
+          loadFlowPipeline(source, manifest, backend, patch, log, options.batching),
+        sd: loadSdPipeline,
+      },
+      patch,
+      log,
+      lazy,
+      stages,
+    });
+  } catch (e) {
+    await backend.close?.();
+    throw e;
   }
-  return await startEngine({
-    models: ids.map((id) => fileSource(join(modelsDir, id))),
-    backend,
-    loaders: {
-      flow: (source, manifest, backend, patch, log) =>
-        loadFlowPipeline(source, manifest, backend, patch, log, options.batching),
-      sd: loadSdPipeline,
+  return {
+    ...engine,
+    async close() {
+      await engine.close();
+      await backend.close?.();
     },
-    patch,
-    log,
-    lazy,
-    stages,
-  });
+  };
 }
