@@ -53,7 +53,8 @@ export interface BatchedSession extends Session {
 interface Pending {
   feeds: Record<string, TensorValue>;
   rows: number;
-  signature: string;
+  /** What runs must share to merge; none for a run that merges with no other. */
+  signature?: string;
   resolve(outputs: Record<string, TensorValue>): void;
   reject(error: unknown): void;
   signal?: AbortSignal;
@@ -66,15 +67,21 @@ function rowsOf(feeds: Record<string, TensorValue>): number {
   return Math.max(1, ...Object.values(feeds).map((v) => v.dims[0] ?? 1));
 }
 
-/** Runs merge only when every input has the same element type and dims past the batch axis. */
-function signatureOf(feeds: Record<string, TensorValue>, rows: number): string {
-  return Object.keys(feeds).sort().map((name) => {
+/**
+ * Runs merge only when every input has the same element type and dims past the batch axis; a run with an
+ * input that does not lead with the batch axis (rank 0, or a leading dim neither 1 nor the run's rows)
+ * merges with none.
+ */
+function signatureOf(feeds: Record<string, TensorValue>, rows: number): string | undefined {
+  const names = Object.keys(feeds).sort();
+  const unbatchable = names.some((name) => {
+    const { dims } = feeds[name];
+    return dims.length === 0 || (dims[0] !== 1 && dims[0] !== rows);
+  });
+  if (unbatchable) return undefined;
+  return names.map((name) => {
     const { data, dims } = feeds[name];
-    // A rank-0 input, or one whose leading dim is neither 1 nor the run's rows, is not batch-leading.
-    const unbatchable = dims.length === 0 || (dims[0] !== 1 && dims[0] !== rows);
-    return `${name}:${data.constructor.name}:${dims.slice(1).join("x")}${
-      unbatchable ? `:${crypto.randomUUID()}` : ""
-    }`;
+    return `${name}:${data.constructor.name}:${dims.slice(1).join("x")}`;
   }).join(";");
 }
 
@@ -189,6 +196,7 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
 
   const take = (): Pending[] => {
     const signature = pending[0].signature;
+    if (signature === undefined) return pending.splice(0, 1);
     const group: Pending[] = [];
     let rows = 0;
     for (let i = 0; i < pending.length;) {

@@ -149,6 +149,28 @@ Deno.test("createBatcher() does not merge runs whose dims past the batch axis di
   assert.equal(calls.length, 2);
 });
 
+Deno.test("createBatcher() merges no run with an input that does not lead with the batch axis", async () => {
+  const { session, calls } = fakeSession();
+  const batched = createBatcher(session, { maxWaitMs: 60_000 });
+  const members = [batched.join(), batched.join(), batched.join()];
+  // A rank-0 g, or a 3-row g beside a 2-row x, is not per row: such runs go alone, even two alike.
+  const scalar = (x: number): Record<string, TensorValue> => ({
+    x: { data: Float32Array.of(x, x), dims: [1, 2] },
+    g: { data: Float32Array.of(0), dims: [] },
+  });
+  const odd: Record<string, TensorValue> = {
+    x: { data: Float32Array.of(3, 3, 3, 3), dims: [2, 2] },
+    g: { data: Float32Array.of(0, 0, 0), dims: [3, 1] },
+  };
+  const results = await Promise.all(
+    [batched.run(scalar(1)), batched.run(scalar(2)), batched.run(odd)].map((p, i) =>
+      p.finally(() => members[i].leave())
+    ),
+  );
+  assert.deepEqual(calls, [[1], [2], [3, 3]]);
+  assert.deepEqual(results.map((r) => r.y.data[0]), [10, 20, 30]);
+});
+
 Deno.test("createBatcher() waits for as many runs as the last call held, as the next jobs of busy clients come", async () => {
   const { session, calls } = fakeSession();
   const batched = createBatcher(session, { maxWaitMs: 60_000 });
