@@ -83,8 +83,7 @@ try {
     log: (m) => log("info", m),
     lazy: config.LOAD_MODELS === "lazy",
     batching: { maxBatch: config.BATCH_MAX_ROWS, maxWaitMs: config.BATCH_MAX_WAIT_MS },
-    // wasm computes on the calling thread: in a worker, sockets and health checks are served meanwhile.
-    worker: true,
+    worker: config.WASM_WORKER === "on",
   });
   Object.assign(state.startup, state.engine.stages);
   state.startup.models = Math.round(performance.now() - started);

@@ -42,6 +42,11 @@ export const ConfigSchema = z.object({
   QUEUE_SIZE: int(16, 0, 10_000),
   /** Grace for running jobs on SIGTERM before they are cancelled. */
   SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000),
+  /**
+   * `on` runs the wasm backend in a Worker: sockets, cancels and health checks are served during calls
+   * (an SD-Turbo UNet call on a CPU takes seconds), at about 1 s more start-up.
+   */
+  WASM_WORKER: z.enum(["off", "on"]).default("off"),
   /** `eager` loads every model before /healthz turns ready; `lazy` loads each on its first request. */
   LOAD_MODELS: z.enum(["eager", "lazy"]).default("eager"),
   /** Release the models' sessions after this long without jobs (0 = never); they reload on demand. */

@@ -97,7 +97,7 @@ export async function workerBackend(
   }
   return {
     name: "wasm",
-    reason,
+    reason: `${reason}; in a worker`,
     float16: false,
     offThread: true,
     async createSession(model, label, options) {

@@ -21,7 +21,12 @@ async function png(url: string, body: Record<string, unknown> = REQUEST): Promis
 }
 
 Deno.test("a bad environment value stops the server with exit code 1 and a message naming it", async () => {
-  for (const [name, value] of [["CONCURRENCY", "lots"], ["BACKEND", "tpu"], ["PORT", "-1"]]) {
+  for (
+    const [name, value] of [["CONCURRENCY", "lots"], ["BACKEND", "tpu"], ["PORT", "-1"], [
+      "WASM_WORKER",
+      "yes",
+    ]]
+  ) {
     const exit = await runServerToExit({ env: { [name]: value } });
     equal(exit.code, 1, exit.output);
     ok(exit.output.includes(name), `the message names ${name}:\n${exit.output}`);
@@ -55,6 +60,21 @@ Deno.test("CORS_ORIGINS and WS_ORIGINS let the listed origins in and keep the ot
   const refused = await ws("http://other.example");
   equal(refused.status, 403, "an unlisted origin is refused");
   await refused.body?.cancel();
+});
+
+Deno.test("WASM_WORKER=on runs the wasm backend in a worker and serves the same images over HTTP and WS", async () => {
+  await using plain = await startServer();
+  await using worker = await startServer({ env: { WASM_WORKER: "on" } });
+  const reason = async (url: string) =>
+    (await (await fetch(`${url}/healthz`)).json()).backendReason as string;
+  ok((await reason(worker.url)).endsWith("; in a worker"), await reason(worker.url));
+  ok(!(await reason(plain.url)).includes("worker"), await reason(plain.url));
+  const expected = await png(plain.url);
+  deepStrictEqual(await png(worker.url), expected, "the worker computes the in-process bytes");
+  await using ws = await openSocket(worker.wsUrl);
+  ws.send({ type: "generate", id: "w", ...REQUEST, steps: 4, previews: { every: 1 } });
+  const labels = (await ws.job("w")).map(label).filter((l) => l !== "progress");
+  deepStrictEqual(labels, ["queued", "started", "preview", "preview", "preview", "final", "done"]);
 });
 
 Deno.test("a lazy server is ready before it loads, loads on the first job and reloads after an idle release", async () => {
