@@ -3,10 +3,12 @@
  * into one call along the batch axis, and each job gets its own rows of the outputs back.
  *
  * A job joins the session before its first run and leaves after its last. Runs wait until every joined
- * job has one pending (jobs step in lockstep) and as many runs are pending as the last call held (the
+ * job has one pending (jobs step in lockstep) and as many runs are pending as the last round brought (the
  * next jobs of a busy server's clients arrive right after the last ones left), until `maxBatch` rows are
- * pending, or at most `maxWaitMs` after the first one; and never while a call is running: what arrives
- * meanwhile goes in the next call. A lone job on an idle session therefore never waits. Every input must lead with the batch axis (a 1-row input is
+ * pending, or at most `maxWaitMs` after the first of them arrived; and never while a call is running: what
+ * arrives meanwhile goes in the next call. A round is a call and the runs that arrived while it ran; those
+ * runs go as soon as the call ends (once every joined job has a run pending), and a call of only such runs
+ * finishes its round rather than starting one, so a burst split over two calls is expected whole next time. A lone job on an idle session therefore never waits. Every input must lead with the batch axis (a 1-row input is
  * repeated over its run's rows, as the guidance inputs are); runs whose other dims or types differ are
  * not merged. Each run keeps everything that is per row: its own sample, time, text states and guidance
  * scalars go in, its own rows come out, so jobs at different steps, with different step counts,
@@ -53,6 +55,10 @@ export interface BatchedSession extends Session {
 interface Pending {
   feeds: Record<string, TensorValue>;
   rows: number;
+  /** When it arrived (performance.now()). */
+  at: number;
+  /** It arrived while a call was running. */
+  late: boolean;
   /** What runs must share to merge; none for a run that merges with no other. */
   signature?: string;
   resolve(outputs: Record<string, TensorValue>): void;
@@ -155,11 +161,12 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
   const pending: Pending[] = [];
   const stats = { calls: 0, rows: 0, merged: 0 };
   let members = 0;
-  /** Runs in the last call: a busy session expects as many again. */
+  /** Runs of the last round: a busy session expects as many again. */
   let lastRuns = 0;
+  /** Runs that arrived while the current call runs. */
+  let arrivedDuring = 0;
   let running = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let firstAt = 0;
 
   const settle = (p: Pending, outcome: () => void) => {
     if (p.onAbort) p.signal?.removeEventListener("abort", p.onAbort);
@@ -211,8 +218,10 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
   const schedule = () => {
     if (running || pending.length === 0) return;
     const rows = pending.reduce((n, p) => n + p.rows, 0);
-    const waited = performance.now() - firstAt;
-    if (rows < maxBatch && pending.length < Math.max(1, members, lastRuns) && waited < maxWaitMs) {
+    const waited = performance.now() - Math.min(...pending.map((p) => p.at));
+    // Runs that all arrived during the last call are the rest of its round: they wait for no more.
+    const expected = pending.every((p) => p.late) ? 0 : lastRuns;
+    if (rows < maxBatch && pending.length < Math.max(1, members, expected) && waited < maxWaitMs) {
       timer ??= setTimeout(() => {
         timer = undefined;
         schedule();
@@ -222,10 +231,11 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
     if (timer !== undefined) clearTimeout(timer), timer = undefined;
     running = true;
     const group = take();
-    lastRuns = group.length;
+    const tail = group.every((p) => p.late);
+    arrivedDuring = 0;
     runGroup(group).finally(() => {
       running = false;
-      firstAt = performance.now();
+      lastRuns = tail ? Math.max(lastRuns, group.length) : group.length + arrivedDuring;
       schedule();
     });
   };
@@ -250,7 +260,16 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
       signal?.throwIfAborted();
       return new Promise((resolve, reject) => {
         const rows = rowsOf(feeds);
-        const p: Pending = { feeds, rows, signature: signatureOf(feeds, rows), resolve, reject, signal };
+        const p: Pending = {
+          feeds,
+          rows,
+          at: performance.now(),
+          late: running,
+          signature: signatureOf(feeds, rows),
+          resolve,
+          reject,
+          signal,
+        };
         if (signal) {
           p.onAbort = () => {
             const i = pending.indexOf(p);
@@ -261,7 +280,7 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
           };
           signal.addEventListener("abort", p.onAbort, { once: true });
         }
-        if (pending.length === 0 && !running) firstAt = performance.now();
+        if (running) arrivedDuring++;
         pending.push(p);
         schedule();
       });

@@ -149,6 +149,41 @@ Deno.test("createBatcher() does not merge runs whose dims past the batch axis di
   assert.equal(calls.length, 2);
 });
 
+Deno.test("createBatcher() sends the runs that arrived during a call at its end, and expects the whole burst next time", async () => {
+  const { session, calls } = fakeSession();
+  const run = session.run;
+  let hold: Promise<void> | undefined;
+  session.run = async (f) => {
+    await hold;
+    return await run(f);
+  };
+  const batched = createBatcher(session, { maxWaitMs: 60_000 });
+  // One job at a time joins and runs, as the clients' next jobs arrive.
+  const job = (r: number) => {
+    const member = batched.join();
+    return batched.run(feeds([r], [0])).finally(() => member.leave());
+  };
+  await Promise.all([job(1), job(2)]);
+  assert.deepEqual(calls, [[1], [2]], "each lone job ran at once");
+  // A burst of four: the first two go as a call of two (as many as the last round), the other two arrive
+  // while it runs and go right after it, without waiting for more.
+  const held = Promise.withResolvers<void>();
+  hold = held.promise;
+  const a = job(3), b = job(4);
+  await Promise.resolve();
+  const c = job(5), d = job(6);
+  hold = undefined;
+  held.resolve();
+  await Promise.all([a, b, c, d]);
+  assert.deepEqual(calls.slice(2), [[3, 4], [5, 6]]);
+  // That round brought four runs, so the next burst waits for four and goes as one call.
+  const next = [job(7), job(8)];
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(calls.length, 4, "two of four runs wait for the rest of the burst");
+  await Promise.all([...next, job(9), job(10)]);
+  assert.deepEqual(calls.slice(4), [[7, 8, 9, 10]]);
+});
+
 Deno.test("createBatcher() merges no run with an input that does not lead with the batch axis", async () => {
   const { session, calls } = fakeSession();
   const batched = createBatcher(session, { maxWaitMs: 60_000 });
