@@ -50,34 +50,14 @@ Deno.test("the wasm backend in a worker gives the in-process backend's bytes and
   }
 });
 
-Deno.test("a worker backend's failures reach the caller, and a closed one refuses calls", async () => {
+Deno.test("a worker backend refuses a released session's runs, and every call once closed", async () => {
   const backend = await createBackend("wasm", { threads: 1, worker: true });
-  try {
-    const s = await backend.createSession(matmulModel(2), "matmul");
-    await assert.rejects(
-      s.run({
-        A: { data: new Float32Array(6), dims: [2, 3] },
-        B: { data: new Float32Array(4), dims: [2, 2] },
-      }),
-      /Cannot run matmul: .*inputs were A: Float32Array \[2, 3\]; B: Float32Array \[2, 2\]/s,
-    );
-    const ok = await s.run({
-      A: { data: Float32Array.of(1, 0, 0, 1), dims: [2, 2] },
-      B: { data: Float32Array.of(5, 6, 7, 8), dims: [2, 2] },
-    });
-    assert.deepEqual([...ok.Y.data], [5, 6, 7, 8]);
-    await assert.rejects(
-      backend.createSession(Uint8Array.of(1, 2, 3), "junk.onnx"),
-      /Cannot load junk.onnx on the wasm backend/,
-    );
-    await s.release();
-    await assert.rejects(
-      s.run({ A: ok.Y, B: ok.Y }),
-      /Cannot run a session that was released \(matmul\)/,
-    );
-  } finally {
-    await backend.close?.();
-  }
+  const s = await backend.createSession(matmulModel(2), "matmul");
+  const eye = { data: Float32Array.of(1, 0, 0, 1), dims: [2, 2] };
+  assert.deepEqual([...(await s.run({ A: eye, B: eye })).Y.data], [1, 0, 0, 1]);
+  await s.release();
+  await assert.rejects(s.run({ A: eye, B: eye }), /Cannot run a session that was released \(matmul\)/);
+  await backend.close?.();
   await assert.rejects(
     backend.createSession(matmulModel(2), "matmul"),
     /Cannot call the wasm backend as the wasm backend was closed/,
