@@ -213,10 +213,17 @@ function setRuntime(next) {
   for (const input of document.querySelectorAll("#runtime input")) {
     /** @type {HTMLInputElement} */ (input).checked = /** @type {HTMLInputElement} */ (input).value === next;
   }
-  $("#runtime-hint").textContent = next === "local"
-    ? "Your browser runs the model (onnxruntime-web); the first image downloads about 20 MB, once."
+  const hint = $("#runtime-hint");
+  hint.textContent = next === "local"
+    ? "Your browser runs the model (onnxruntime-web); the first image downloads it and the model, once."
     : "The server runs the model and streams each step.";
   if (next === "local" && form.model) {
+    const shown = hint.textContent;
+    localRunner.downloadBytes(form.model.id).then((bytes) => {
+      if (hint.textContent !== shown) return;
+      hint.textContent = "Your browser runs the model (onnxruntime-web); the first image downloads " +
+        `${(bytes / 1e6).toFixed(1)} MB, once.`;
+    }, () => {}); // loadModel says why, when the files cannot be listed
     localRunner.loadModel(form.model.id).catch((error) => {
       $("#runtime-hint").textContent = `This device cannot run the model: ${error.message}`;
     });

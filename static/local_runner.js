@@ -84,6 +84,8 @@ export class LocalRunner {
     this.backend = "";
     /** @type {Promise<{ engine: any, files: RuntimeFiles }> | null} */
     this._boot = null;
+    /** @type {Promise<RuntimeFiles> | null} */
+    this._files = null;
     /** @type {Map<string, Promise<void>>} */
     this._models = new Map();
     /** @type {Map<string, Uint8Array>} files already downloaded, by URL */
@@ -121,15 +123,36 @@ export class LocalRunner {
     this.onProgress(total, total, what);
   }
 
-  /** Starts onnxruntime-web and the sampler once: wasm, or WebGPU where the browser has an adapter. */
-  boot() {
-    this._boot ??= (async () => {
+  /** @returns {Promise<RuntimeFiles>} what the server offers for this device, fetched once */
+  runtimeFiles() {
+    this._files ??= (async () => {
       const response = await fetch(this._url("files/runtime.json"));
       if (!response.ok) {
         throw new Error(`Cannot list the runtime's files as the server answered ${response.status}`);
       }
-      /** @type {RuntimeFiles} */
-      const files = await response.json();
+      return /** @type {RuntimeFiles} */ (await response.json());
+    })();
+    this._files.catch(() => {
+      this._files = null;
+    });
+    return this._files;
+  }
+
+  /**
+   * Bytes the first image of model `id` downloads on the wasm runtime: its wasm build and the model's files.
+   *
+   * @param {string} id
+   */
+  async downloadBytes(id) {
+    const files = await this.runtimeFiles();
+    const model = files.models.find((m) => m.id === id);
+    return files.ort.wasm.bytes + Object.values(model?.files ?? {}).reduce((n, f) => n + f.bytes, 0);
+  }
+
+  /** Starts onnxruntime-web and the sampler once: wasm, or WebGPU where the browser has an adapter. */
+  boot() {
+    this._boot ??= (async () => {
+      const files = await this.runtimeFiles();
       const gpu = /** @type {any} */ (navigator).gpu;
       const adapter = gpu && !this._wasmOnly ? await gpu.requestAdapter().catch(() => null) : null;
       this.backend = adapter ? "webgpu" : "wasm";

@@ -24,7 +24,7 @@ import {
   waitForPanel,
 } from "./_harness.ts";
 
-/** Generation on this device downloads about 20 MB and creates two sessions on a busy CPU. */
+/** Generation on this device downloads about 22 MB and creates two sessions on a busy CPU. */
 const LOCAL_TIMEOUT_MS = 300_000;
 
 /** Records every request the page makes to the server's HTTP generate route, and refuses it. */
@@ -65,6 +65,17 @@ browserTest(
         ok(
           await page.isChecked('#runtime input[value="local"]'),
           "?runtime=local did not pick this device",
+        );
+        // The hint names what the first image downloads: the wasm build and the model's files.
+        const files = await (await fetch(`${url}files/runtime.json`)).json();
+        const digits = files.models.find((m: { id: string }) => m.id === "digits");
+        const bytes = files.ort.wasm.bytes +
+          Object.values(digits.files as Record<string, { bytes: number }>).reduce((n, f) => n + f.bytes, 0);
+        const size = `downloads ${(bytes / 1e6).toFixed(1)} MB, once.`;
+        await page.waitForFunction(
+          (text) => document.querySelector("#runtime-hint")?.textContent?.endsWith(text),
+          size,
+          { timeout: 10_000 },
         );
         await page.fill("#seed", "7");
         await page.click("#lock");
