@@ -4,7 +4,7 @@
  * @module
  */
 
-import { blobToDataUrl, formatMs } from "./dom.js";
+import { blobToDataUrl, cloneTemplate, formatMs } from "./dom.js";
 import { describeSettings, GUIDANCE_LABELS } from "./settings.js";
 
 /** Renders a {@linkcode import("./history.js").History} as a list of buttons. */
@@ -55,27 +55,20 @@ export class HistoryView {
     this.empty.hidden = entries.length > 0;
     this.clearButton.disabled = entries.length === 0;
     this.list.replaceChildren(...entries.map((entry) => {
-      const li = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "history-item";
+      const li = /** @type {HTMLLIElement} */ (cloneTemplate("history-item-template"));
+      const part = (
+        /** @type {string} */ selector,
+      ) => /** @type {HTMLElement} */ (li.querySelector(selector));
+      const button = part(".history-item");
       button.dataset.id = entry.id;
       const summary = describeSettings(entry.settings);
       button.title = `${summary}${entry.elapsedMs !== undefined ? `, ${formatMs(entry.elapsedMs)}` : ""}`;
       button.setAttribute("aria-label", `Restore settings: ${summary}`);
-      const img = document.createElement("img");
-      img.src = entry.image;
-      img.alt = "";
-      const caption = document.createElement("span");
-      caption.className = "history-caption";
+      /** @type {HTMLImageElement} */ (part("img")).src = entry.image;
       const mode = entry.settings.guidance?.mode;
-      caption.textContent = GUIDANCE_LABELS[mode] ?? mode ?? "";
-      const seed = document.createElement("span");
-      seed.className = "history-seed";
-      seed.textContent = String(entry.settings.seed ?? "");
-      button.append(img, caption, seed);
+      part(".history-caption").textContent = GUIDANCE_LABELS[mode] ?? mode ?? "";
+      part(".history-seed").textContent = String(entry.settings.seed ?? "");
       button.addEventListener("click", () => this.onRestore(entry));
-      li.append(button);
       return li;
     }));
   }
