@@ -63,8 +63,6 @@ Deno.test("sampler/browser.ts imports no module that touches Deno, node:, onnxru
 
 Deno.test({
   name: "the browser entry imported without the Deno global generates the same pixels as the server's engine",
-  sanitizeResources: false,
-  sanitizeOps: false,
   async fn() {
     const child = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", fileURLToPath(new URL("./_browser_probe.ts", import.meta.url))],

@@ -17,8 +17,6 @@ import { openSocket } from "../_client.ts";
 import { nativeTest } from "../_native_child.ts";
 import { folderEngine, withFolderEngine } from "../_engine.ts";
 
-const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
-
 /** One folder holds this file's model folders and goes when the test process ends. */
 const TEMP = await Deno.makeTempDir({ prefix: "sd-pipeline-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(TEMP, { recursive: true }));
@@ -73,7 +71,6 @@ for (const backend of ["wasm", "webgpu"] as const) {
   Deno.test({
     name:
       `an SD-Turbo-layout model runs 1 and 4 steps with GAG, latent2rgb previews and the VAE on ${backend}`,
-    ...E2E,
     async fn() {
       if (backend === "webgpu") {
         assert.ok(
@@ -114,7 +111,6 @@ for (const backend of ["wasm", "webgpu"] as const) {
 
 Deno.test({
   name: "a TAESD decoder decodes the previews at image size, the same in its [-1, 1] and [0, 1] forms",
-  ...E2E,
   async fn() {
     const previews: Record<string, Uint8ClampedArray[]> = {};
     for (const taesd of ["diffusers", "original"] as const) {
@@ -136,7 +132,6 @@ Deno.test({
 
 Deno.test({
   name: "the fixture UNet has a self- and a cross-attention, and its text encoder is causal",
-  ...E2E,
   async fn() {
     const { dir } = await freshSdModel((m) => {
       m.guidance.layers = "all";
@@ -157,7 +152,6 @@ Deno.test({
 
 Deno.test({
   name: "the fixture shows a wrong pad id: padding with the end token instead of '!' changes the image",
-  ...E2E,
   async fn() {
     const images: Uint8ClampedArray[] = [];
     for (const padToken of ["!", "<|endoftext|>"]) {
@@ -176,7 +170,6 @@ Deno.test({
 
 Deno.test({
   name: "a UNet whose weights are in external data gives the same image as with them inline",
-  ...E2E,
   async fn() {
     const images: Uint8ClampedArray[] = [];
     for (const externalData of [false, true]) {
@@ -197,7 +190,6 @@ Deno.test({
 
 Deno.test({
   name: "a missing, float16-only or mismatched preview decoder falls back to latent2rgb with one warning",
-  ...E2E,
   async fn() {
     const backend = await createBackend("wasm");
     const cases: [string, (m: Record<string, Record<string, unknown>>) => void, boolean, RegExp][] = [
@@ -236,7 +228,6 @@ Deno.test({
 
 Deno.test({
   name: "an SD-Turbo-layout model is served over HTTP and WS with the same bytes for the same seed",
-  ...E2E,
   async fn() {
     const dir = await tempDir();
     await writeSdModel(dir);
@@ -297,7 +288,6 @@ async function boundaryTypes(names: readonly BackendName[]) {
 
 Deno.test({
   name: "onnxruntime reports the export's boundary types on wasm and WebGPU (float16 inside)",
-  ...E2E,
   fn: () => boundaryTypes(["wasm", "webgpu"]),
 });
 
@@ -309,7 +299,6 @@ nativeTest(
 
 Deno.test({
   name: "the manifest's sizes of symbolic dimensions reach onnxruntime",
-  ...E2E,
   async fn() {
     const { dir } = await freshSdModel((m) => {
       (m.unet.dimensions as Record<string, number>).height = 16;
@@ -325,7 +314,6 @@ Deno.test({
 
 Deno.test({
   name: "boundary types come from the files, not from the manifest",
-  ...E2E,
   async fn() {
     const { dir } = await freshSdModel((m) => {
       for (const c of ["textEncoder", "unet", "vae"]) m[c].io = "float16";
@@ -341,7 +329,6 @@ Deno.test({
 
 Deno.test({
   name: "a wrong SD model folder names the file and the tensor",
-  ...E2E,
   async fn() {
     let f = await freshSdModel();
     await Deno.remove(join(f.root, FLOAT32_FILES.vae));
