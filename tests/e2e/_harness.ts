@@ -79,7 +79,7 @@ export function browserTest(
   body: (t: Deno.TestContext, browser: Browser, server: Server) => Promise<void>,
   options: Parameters<typeof startServer>[0] = {},
 ): void {
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false }, async (t) => {
+  Deno.test(name, async (t) => {
     const browser = await launchChromium();
     let server: Server | undefined;
     try {
