@@ -187,16 +187,24 @@ class Attention(nn.Module):
         self.v = nn.Linear(ctx_dim or dim, dim, bias=False)
         self.out = nn.Linear(dim, dim)
 
-    def forward(self, x, ctx=None):
+    def scores_values(self, x, ctx=None):
+        """The scores S = QK^T / sqrt(d) and the values V, both [batch, heads, tokens, ...]."""
         ctx = x if ctx is None else ctx
-        b, n, c = x.shape
+        b, n, _ = x.shape
         m = ctx.shape[1]
         q = self.q(x).reshape(b, n, self.heads, self.head_dim).transpose(1, 2)
         k = self.k(ctx).reshape(b, m, self.heads, self.head_dim).transpose(1, 2)
         v = self.v(ctx).reshape(b, m, self.heads, self.head_dim).transpose(1, 2)
-        s = torch.matmul(q, k.transpose(-1, -2)) * (self.head_dim ** -0.5)
-        o = torch.matmul(torch.softmax(s, dim=-1), v)
-        return self.out(o.transpose(1, 2).reshape(b, n, c))
+        return torch.matmul(q, k.transpose(-1, -2)) * (self.head_dim ** -0.5), v
+
+    def merge(self, o):
+        """The heads' outputs [batch, heads, tokens, head_dim] through the output projection."""
+        b, h, n, d = o.shape
+        return self.out(o.transpose(1, 2).reshape(b, n, h * d))
+
+    def forward(self, x, ctx=None):
+        s, v = self.scores_values(x, ctx)
+        return self.merge(torch.matmul(torch.softmax(s, dim=-1), v))
 
 
 class TextEncoder(nn.Module):

@@ -105,14 +105,7 @@ class GuidedAttention(torch.nn.Module):
         self.attn, self.s = attn, scalars
 
     def forward(self, x, ctx=None):
-        a = self.attn
-        ctx = x if ctx is None else ctx
-        b, n, c = x.shape
-        m = ctx.shape[1]
-        q = a.q(x).reshape(b, n, a.heads, a.head_dim).transpose(1, 2)
-        k = a.k(ctx).reshape(b, m, a.heads, a.head_dim).transpose(1, 2)
-        v = a.v(ctx).reshape(b, m, a.heads, a.head_dim).transpose(1, 2)
-        s = torch.matmul(q, k.transpose(-1, -2)) * (a.head_dim ** -0.5)
+        s, v = self.attn.scores_values(x, ctx)
         o_d = torch.matmul(torch.softmax(s, dim=-1), v)
         o_s = torch.matmul(entmax15(s), v)
         delta = o_s - o_d
@@ -121,7 +114,7 @@ class GuidedAttention(torch.nn.Module):
         g = par + self.s["zeta"] * (delta - par)
         clip = torch.clamp(self.s["eta"] / torch.clamp(g.norm(dim=-1, keepdim=True), min=1e-12), max=1.0)
         o = o_d + self.s["a"] * delta + self.s["b"] * clip * g
-        return a.out(o.transpose(1, 2).reshape(b, n, c))
+        return self.attn.merge(o)
 
 
 def guide_cross(model, scalars):
