@@ -218,7 +218,8 @@ export function createBatcher(session: Session, options: BatchingOptions = {}): 
   const schedule = () => {
     if (running || pending.length === 0) return;
     const rows = pending.reduce((n, p) => n + p.rows, 0);
-    const waited = performance.now() - Math.min(...pending.map((p) => p.at));
+    // Runs are pending in the order they arrived: the first waited longest.
+    const waited = performance.now() - pending[0].at;
     // Runs that all arrived during the last call are the rest of its round: they wait for no more.
     const expected = pending.every((p) => p.late) ? 0 : lastRuns;
     if (rows < maxBatch && pending.length < Math.max(1, members, expected) && waited < maxWaitMs) {

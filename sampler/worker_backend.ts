@@ -14,15 +14,15 @@
  */
 import type { Backend, Session, SessionOptions, TensorValue } from "./backend.ts";
 
-/** Messages to the worker (`_backend_worker.ts`). */
-export type WorkerRequest =
-  & { id: number }
-  & (
-    | { op: "start"; threads: number }
-    | { op: "create"; model: Uint8Array; label: string; options?: SessionOptions }
-    | { op: "run"; session: number; label: string; feeds: Record<string, TensorValue> }
-    | { op: "release"; session: number }
-  );
+/** What the backend asks the worker to do. */
+type Request =
+  | { op: "start"; threads: number }
+  | { op: "create"; model: Uint8Array; label: string; options?: SessionOptions }
+  | { op: "run"; session: number; label: string; feeds: Record<string, TensorValue> }
+  | { op: "release"; session: number };
+
+/** Messages to the worker (`_backend_worker.ts`): a request and the id its reply carries. */
+export type WorkerRequest = Request & { id: number };
 
 /** The worker's answer to request `id`: a result, or an error message. */
 export interface WorkerReply {
@@ -44,8 +44,6 @@ interface CreatedSession {
  * `globalThis.Worker` with node's worker_threads Worker, which has no `self`.
  */
 const WebWorker = globalThis.Worker;
-
-type Request = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
 
 /**
  * Starts onnxruntime-web's wasm backend with `threads` threads in a Worker.

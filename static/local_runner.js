@@ -125,16 +125,19 @@ export class LocalRunner {
 
   /** @returns {Promise<RuntimeFiles>} what the server offers for this device, fetched once */
   runtimeFiles() {
-    this._files ??= (async () => {
-      const response = await fetch(this._url("files/runtime.json"));
-      if (!response.ok) {
-        throw new Error(`Cannot list the runtime's files as the server answered ${response.status}`);
-      }
-      return /** @type {RuntimeFiles} */ (await response.json());
-    })();
-    this._files.catch(() => {
-      this._files = null;
-    });
+    if (!this._files) {
+      this._files = (async () => {
+        const response = await fetch(this._url("files/runtime.json"));
+        if (!response.ok) {
+          throw new Error(`Cannot list the runtime's files as the server answered ${response.status}`);
+        }
+        return /** @type {RuntimeFiles} */ (await response.json());
+      })();
+      // A failed listing is fetched again next time.
+      this._files.catch(() => {
+        this._files = null;
+      });
+    }
     return this._files;
   }
 
