@@ -2,7 +2,7 @@
  * Patches the attention of an ONNX model for GAG/PLADIS guidance.
  *
  * ```sh
- * deno task patch IN.onnx OUT.onnx [--layers cross|self|all|REGEX] [--text-input NAME|--no-text-input]
+ * deno task patch IN.onnx OUT.onnx [--layers cross|self|joint|all|REGEX] [--text-input NAME|--no-text-input]
  * deno task patch IN.onnx --list [--text-input NAME]
  * ```
  *
@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { findAttentionSites, type LayerSelection, patchAttention } from "../guidance/mod.ts";
 
 const USAGE = `Usage:
-  deno task patch IN.onnx OUT.onnx [--layers cross|self|all|REGEX] [--text-input NAME | --no-text-input]
+  deno task patch IN.onnx OUT.onnx [--layers cross|self|joint|all|REGEX] [--text-input NAME | --no-text-input]
   deno task patch IN.onnx --list [--text-input NAME | --no-text-input]`;
 
 function parseLayers(value: string): LayerSelection {
