@@ -44,7 +44,7 @@ export const ConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: int(10_000, 0, 600_000),
   /**
    * `on` runs the wasm backend in a Worker: sockets, cancels and health checks are served during calls
-   * (an SD-Turbo UNet call on a CPU takes seconds), at about 1 s more start-up.
+   * (an SD-Turbo UNet call on a CPU takes seconds), at 1–2 s more start-up.
    */
   WASM_WORKER: z.enum(["off", "on"]).default("off"),
   /** `eager` loads every model before /healthz turns ready; `lazy` loads each on its first request. */
